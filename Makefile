@@ -1,0 +1,66 @@
+# subspace.h - build, test, demo, bench.
+#   make            the `ss` tool and the examples (libc + libm only)
+#   make test       every test in every promised build; ends with "N passed, N failed"
+#   make demo       the layer tour: one MLA-o attention layer, forward, backward, gradient check
+#   make bench      `ss bench gemm` built with OpenMP (and OpenBLAS when installed)
+#   make install    subspace.h to $(PREFIX)/include, ss to $(PREFIX)/bin
+# Switches: OPENMP=1 (threads), CBLAS=1 (OpenBLAS GEMM), SANITIZE=1 (ASan + UBSan),
+#           ARCH= (default -march=native), CC=clang.
+# Every target only wraps the one-line cc commands written at the top of each source file.
+
+CC      ?= cc
+ARCH    ?= -march=native
+OPT     ?= -O2
+WARN     = -std=c99 -Wall -Wextra -pedantic
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CFLAGS_ALL = $(WARN) $(OPT) $(ARCH) $(CFLAGS)
+LDLIBS_ALL = -lm $(LDLIBS)
+
+ifeq ($(OPENMP),1)
+CFLAGS_ALL += -fopenmp
+endif
+ifeq ($(CBLAS),1)
+CFLAGS_ALL += -DSS_USE_CBLAS
+LDLIBS_ALL := -lopenblas $(LDLIBS_ALL)
+endif
+ifeq ($(SANITIZE),1)
+CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
+endif
+
+TOOL_SRC = $(wildcard tools/*.c)
+TOOL_HDR = $(wildcard tools/*.h)
+EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
+
+.PHONY: all test demo bench install clean
+all: $(BUILD)/ss $(EXAMPLES)
+
+$(BUILD)/ss: $(TOOL_SRC) $(TOOL_HDR) subspace.h | $(BUILD)
+	$(CC) $(CFLAGS_ALL) -o $@ $(TOOL_SRC) $(LDLIBS_ALL)
+
+$(BUILD)/%: examples/%.c subspace.h | $(BUILD)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDLIBS_ALL)
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+test:
+	CC="$(CC)" ARCH="$(ARCH)" bash tests/run.sh
+
+demo: $(BUILD)/layer_tour
+	$(BUILD)/layer_tour
+
+# The benchmark build: OpenMP always, OpenBLAS beside the built-in kernel when it is installed.
+BENCH_CBLAS := $(shell printf '#include <cblas.h>\nint main(void){return 0;}\n' | \
+	$(CC) -x c - -o /dev/null -lopenblas >/dev/null 2>&1 && echo 1)
+bench:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/bench OPENMP=1 CBLAS=$(BENCH_CBLAS) $(BUILD)/bench/ss
+	$(BUILD)/bench/ss bench gemm
+
+install: $(BUILD)/ss
+	install -d $(PREFIX)/include $(PREFIX)/bin
+	install -m 644 subspace.h $(PREFIX)/include/subspace.h
+	install -m 755 $(BUILD)/ss $(PREFIX)/bin/ss
+
+clean:
+	rm -rf $(BUILD)

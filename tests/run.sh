@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# tests/run.sh - every test of subspace.h in every build the project promises (`make test`).
+#
+# Builds: gcc and clang at -O2 with -Werror, OpenMP on 2 threads, AddressSanitizer +
+# UndefinedBehaviorSanitizer, and OpenBLAS (SS_USE_CBLAS) where libopenblas is installed (.ci/run
+# installs it). Then the compile matrix: C++, two translation units, SS_STATIC, SS_NO_STDIO,
+# allocator hooks, the examples and the `ss` tool. Each step prints PASS or FAIL; the last line is
+# "N passed, N failed" and the exit status is non-zero when anything failed.
+set -u
+cd "$(dirname "$0")/.."
+CC=${CC:-cc}
+ARCH=${ARCH:--march=native}
+OUT=build/test
+mkdir -p "$OUT"
+WARN="-std=c99 -Wall -Wextra -pedantic -Werror"
+pass=0
+fail=0
+failed=()
+
+step() { # step NAME COMMAND...: run, log to $OUT/NAME.log, count
+    local name=$1 log="$OUT/$1.log"
+    shift
+    if "$@" >"$log" 2>&1; then
+        pass=$((pass + 1))
+        printf 'PASS %s\n' "$name"
+    else
+        fail=$((fail + 1))
+        failed+=("$name")
+        printf 'FAIL %s (log: %s)\n' "$name" "$log"
+        tail -n 25 "$log" | sed 's/^/    /'
+    fi
+}
+
+build_run() { # build_run NAME CC FLAGS LIBS SRC [ENV...]: compile one test and run it
+    local name=$1 cc=$2 flags=$3 libs=$4 src=$5
+    shift 5
+    $cc $flags -o "$OUT/$name" "$src" $libs && env "$@" "$OUT/$name"
+}
+
+TESTS=$(ls tests/test_*.c)
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# 1. Unit tests in each build.
+for t in $TESTS; do
+    n=$(basename "$t" .c)
+    step "gcc-O2/$n" build_run "gcc-$n" gcc "$WARN -O2 $ARCH" "-lm" "$t"
+    have clang && step "clang-O2/$n" build_run "clang-$n" clang "$WARN -O2 $ARCH" "-lm" "$t"
+    step "openmp-2threads/$n" build_run "omp-$n" gcc "$WARN -O2 $ARCH -fopenmp" "-lm" "$t" OMP_NUM_THREADS=2
+    step "asan-ubsan/$n" build_run "san-$n" gcc \
+        "$WARN -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $ARCH" \
+        "-lm" "$t" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+done
+
+# 2. OpenBLAS build: ss_gemm goes through cblas_sgemm; the built-in kernel must agree with it.
+if printf '#include <cblas.h>\nint main(void){return 0;}\n' | gcc -x c - -o /dev/null -lopenblas 2>/dev/null; then
+    for t in $TESTS; do
+        n=$(basename "$t" .c)
+        step "cblas/$n" build_run "cblas-$n" gcc "$WARN -O2 $ARCH -DSS_USE_CBLAS -fopenmp" \
+            "-lopenblas -lm" "$t" OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
+    done
+else
+    printf 'NOTE cblas build not run: <cblas.h> or -lopenblas missing (apt-get install libopenblas-dev; .ci/run does)\n'
+fi
+
+# 3. Compile matrix.
+hdr_syntax() { # the header alone, both halves, with extra flags
+    printf '#define SS_IMPLEMENTATION\n#include "subspace.h"\nint main(void){return 0;}\n' |
+        $1 $WARN $2 -fsyntax-only -x c - -I.
+}
+for cc in gcc clang; do
+    have $cc || continue
+    step "syntax/$cc" hdr_syntax $cc "-O2"
+    step "syntax/$cc-openmp" hdr_syntax $cc "-O2 -fopenmp"
+    step "syntax/$cc-cblas" hdr_syntax $cc "-O2 -DSS_USE_CBLAS"
+    step "syntax/$cc-no-arch" hdr_syntax $cc "-O2 -march=x86-64"
+    step "syntax/$cc-avx512" hdr_syntax $cc "-O2 -mavx512f -mavx2 -mfma"
+done
+C=tests/compile
+step "compile/two-tu" sh -c "gcc $WARN -O2 -o $OUT/two_tu $C/impl.c $C/use.c -lm && $OUT/two_tu"
+step "compile/ss-static" sh -c "gcc $WARN -O2 -o $OUT/static $C/static_a.c $C/static_b.c -lm && $OUT/static"
+step "compile/no-stdio" sh -c "gcc $WARN -O2 -o $OUT/nostdio $C/nostdio.c -lm && $OUT/nostdio"
+step "compile/hooks" sh -c "gcc $WARN -O2 -o $OUT/hooks $C/hooks.c -lm && $OUT/hooks"
+step "compile/partial-hooks-rejected" sh -c "! gcc $WARN -fsyntax-only $C/partial_hooks.c"
+step "compile/g++" sh -c "g++ -Wall -Wextra -pedantic -Werror -O2 -o $OUT/cpp $C/cpp.cpp -lm && $OUT/cpp"
+have clang++ && step "compile/clang++" sh -c "clang++ -Wall -Wextra -pedantic -Werror -O2 -o $OUT/cpp2 $C/cpp.cpp -lm && $OUT/cpp2"
+
+# 4. Examples and the tool, built as a user builds them, then run.
+for e in examples/*.c; do
+    n=$(basename "$e" .c)
+    step "example/$n" sh -c "gcc $WARN -O2 $ARCH -o $OUT/$n $e -lm && $OUT/$n"
+done
+step "tool/build" sh -c "gcc $WARN -O2 $ARCH -fopenmp -o $OUT/ss tools/*.c -lm"
+step "tool/version" sh -c "$OUT/ss version | grep -q '^subspace '"
+step "tool/help" sh -c "$OUT/ss help | grep -q 'bench'"
+step "tool/unknown-command" sh -c "! $OUT/ss frobnicate"
+step "tool/bench-gemm-quick" sh -c "$OUT/ss bench gemm --quick --threads 2"
+
+printf '\n'
+if [ "$fail" -gt 0 ]; then printf 'failed: %s\n' "${failed[*]}"; fi
+printf '%d passed, %d failed\n' "$pass" "$fail"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,161 @@
+/* test_gemm.c - section 4: ss_gemm (and ss_gemm_builtin) against the naive double-precision
+   reference for all four transpose forms, several alpha and beta, leading dimensions wider than
+   the rows, and awkward sizes (1, primes, over 1000, nothing a multiple of a tile); beta = 0 must
+   overwrite NaN; nothing outside the C window may change; the built-in kernel's bits must not
+   depend on the OpenMP thread count; under SS_USE_CBLAS, OpenBLAS and the built-in kernel agree.
+   cc -std=c99 -O2 -march=native -o test_gemm tests/test_gemm.c -lm && ./test_gemm */
+#define SS_IMPLEMENTATION
+#include "../subspace.h"
+#include "test_util.h"
+
+typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *, int,
+                        float, float *, int);
+
+/* One case: op(A) (M,K), op(B) (K,N), C (M,N) inside a wider (M, ldc) buffer with a guard
+   pattern in its padding. Tolerance per element: 1e-5 * (|alpha| * sum_k |a||b| + |beta c|),
+   the forward error bound of a float dot product of this length, with room to spare. */
+static int gemm_case(gemm_fn fn, const char *fname, int tA, int tB, int M, int N, int K,
+                     float alpha, float beta, int pad, ss_rng *rng) {
+    int lda = (tA ? M : K) + pad, ldb = (tB ? K : N) + pad, ldc = N + pad;
+    size_t na = (size_t)(tA ? K : M) * lda, nb = (size_t)(tB ? N : K) * ldb, nc = (size_t)M * ldc;
+    float *A = test_alloc(na), *B = test_alloc(nb), *C = test_alloc(nc), *R = test_alloc(nc);
+    float *absA = test_alloc(na), *absB = test_alloc(nb), *bound = test_alloc(nc);
+    size_t i;
+    int ok = 1, i0, j0;
+    double maxdiff = 0;
+    test_fill(A, na, rng, -1.0f, 1.0f);
+    test_fill(B, nb, rng, -1.0f, 1.0f);
+    for (i = 0; i < na; i++) absA[i] = fabsf(A[i]);
+    for (i = 0; i < nb; i++) absB[i] = fabsf(B[i]);
+    for (i = 0; i < nc; i++) {
+        int col = (int)(i % (size_t)ldc);
+        /* beta = 0: C starts as NaN and must be overwritten; padding holds a guard value */
+        C[i] = col >= N ? 12345.0f : (beta == 0.0f ? NAN : 2.0f * ss_rng_uniform(rng) - 1.0f);
+        R[i] = C[i];
+    }
+    fn(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    ss__gemm_naive(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
+    ss__gemm_naive(tA, tB, M, N, K, 1.0f, absA, lda, absB, ldb, 0.0f, bound, ldc);
+    for (i0 = 0; i0 < M; i0++)
+        for (j0 = 0; j0 < ldc; j0++) {
+            size_t at = (size_t)i0 * ldc + j0;
+            double d = fabs((double)C[at] - R[at]);
+            double tol = j0 >= N ? 0.0
+                                 : 1e-5 * (fabs(alpha) * bound[at] + (beta == 0.0f ? 0.0 : fabs(beta * R[at]))) + 1e-30;
+            if (!(d <= tol)) { /* NaN fails too */
+                if (ok) printf("  first bad (%d,%d): got %.9g want %.9g\n", i0, j0, C[at], R[at]);
+                ok = 0;
+            }
+            if (d > maxdiff) maxdiff = d;
+        }
+    if (!ok) {
+        char name[160];
+        sprintf(name, "%s %s%s M=%d N=%d K=%d alpha=%g beta=%g pad=%d", fname, tA ? "T" : "N",
+                tB ? "T" : "N", M, N, K, alpha, beta, pad);
+        test_report(0, name, maxdiff);
+    }
+    free(A), free(B), free(C), free(R), free(absA), free(absB), free(bound);
+    return ok;
+}
+
+static void sweep(gemm_fn fn, const char *fname) {
+    static const int shapes[][3] = {{1, 1, 1},    {1, 7, 3},     {5, 1, 9},     {7, 13, 5},
+                                    {17, 31, 1},  {16, 16, 16},  {33, 65, 129}, {97, 83, 101},
+                                    {130, 257, 71}, {6, 16, 300}, {300, 24, 7},  {1031, 67, 1009}};
+    static const float alphas[] = {1.0f, 0.5f, -1.25f, 0.0f};
+    static const float betas[] = {0.0f, 1.0f, -0.3f};
+    ss_rng rng;
+    int s, t, a, b, all = 1, count = 0;
+    char name[96];
+    ss_rng_seed(&rng, 2024);
+    for (s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++)
+        for (t = 0; t < 4; t++)
+            for (a = 0; a < 4; a++)
+                for (b = 0; b < 3; b++) {
+                    int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+                    int big = (double)M * N * K > 2e6;
+                    if (big && !((a == 0 && b == 0) || (a == 1 && b == 2))) continue; /* big: two of them */
+                    all &= gemm_case(fn, fname, t >> 1, t & 1, M, N, K, alphas[a], betas[b],
+                                     (s + a + b) % 3 == 0 ? 0 : 3 + s % 5, &rng);
+                    count++;
+                }
+    /* K = 0 and M, N = 0 are allowed: C = beta C, and nothing at all */
+    all &= gemm_case(fn, fname, 0, 0, 5, 4, 0, 1.0f, 0.5f, 1, &rng);
+    all &= gemm_case(fn, fname, 1, 1, 3, 3, 0, 1.0f, 0.0f, 1, &rng);
+    {
+        float c = 7.0f, a1 = 1.0f;
+        fn(0, 0, 0, 1, 1, 1.0f, &a1, 1, &a1, 1, 0.0f, &c, 1);
+        fn(0, 0, 1, 0, 1, 1.0f, &a1, 1, &a1, 1, 0.0f, &c, 1);
+        all &= c == 7.0f;
+    }
+    sprintf(name, "%s: %d cases against the naive reference", fname, count + 2);
+    test_true(all, name);
+}
+
+/* The built-in kernel's bits must not depend on the thread count (training-size shapes). */
+static void thread_invariance(void) {
+#ifdef _OPENMP
+    static const int shapes[][3] = {{515, 300, 777}, {4096, 256, 256}, {256, 256, 4096}, {61, 1003, 129}};
+    ss_rng rng;
+    int s, t, same = 1, threads = omp_get_max_threads();
+    ss_rng_seed(&rng, 5);
+    for (s = 0; s < 4; s++)
+        for (t = 0; t < 4; t++) {
+            int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+            size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
+            float *A = test_alloc(na), *B = test_alloc(nb), *C1 = test_alloc(nc), *C2 = test_alloc(nc);
+            int nthreads;
+            test_fill(A, na, &rng, -1, 1);
+            test_fill(B, nb, &rng, -1, 1);
+            for (nthreads = 1; nthreads <= 3; nthreads++) {
+                omp_set_num_threads(nthreads);
+                ss_gemm_builtin(t >> 1, t & 1, M, N, K, 0.7f, A, t >> 1 ? M : K, B, t & 1 ? K : N,
+                                0.0f, nthreads == 1 ? C1 : C2, N);
+                if (nthreads > 1 && memcmp(C1, C2, nc * sizeof(float)) != 0) same = 0;
+            }
+            free(A), free(B), free(C1), free(C2);
+        }
+    omp_set_num_threads(threads);
+    test_true(same, "builtin gemm: bit-identical on 1, 2 and 3 threads");
+#else
+    printf("NOTE thread invariance needs -fopenmp (run by the openmp build of make test)\n");
+#endif
+}
+
+/* Under SS_USE_CBLAS: the built-in kernel and OpenBLAS agree within 1e-5 relative. */
+static void cblas_agreement(void) {
+#ifdef SS_USE_CBLAS
+    ss_rng rng;
+    int t, M = 300, N = 257, K = 513;
+    float *A = test_alloc((size_t)M * K), *B = test_alloc((size_t)K * N);
+    float *C1 = test_alloc((size_t)M * N), *C2 = test_alloc((size_t)M * N);
+    double maxrel = 0;
+    ss_rng_seed(&rng, 9);
+    test_fill(A, (size_t)M * K, &rng, 0.0f, 1.0f); /* positive: no cancellation, relative error is meaningful */
+    test_fill(B, (size_t)K * N, &rng, 0.0f, 1.0f);
+    for (t = 0; t < 4; t++) {
+        size_t i;
+        ss_gemm(t >> 1, t & 1, M, N, K, 1.0f, A, t >> 1 ? M : K, B, t & 1 ? K : N, 0.0f, C1, N);
+        ss_gemm_builtin(t >> 1, t & 1, M, N, K, 1.0f, A, t >> 1 ? M : K, B, t & 1 ? K : N, 0.0f, C2, N);
+        for (i = 0; i < (size_t)M * N; i++) {
+            double rel = fabs((double)C1[i] - C2[i]) / fabs((double)C1[i]);
+            if (rel > maxrel || rel != rel) maxrel = rel;
+        }
+    }
+    test_report(maxrel <= 1e-5, "cblas vs builtin: within 1e-5 relative", maxrel);
+    free(A), free(B), free(C1), free(C2);
+#else
+    printf("NOTE cblas agreement is checked by the cblas build of make test\n");
+#endif
+}
+
+int main(void) {
+    printf("%s\n", ss_build_info());
+    sweep(ss_gemm, "ss_gemm");
+#ifdef SS_USE_CBLAS
+    sweep(ss_gemm_builtin, "ss_gemm_builtin"); /* ss_gemm is OpenBLAS here: test ours too */
+#endif
+    thread_invariance();
+    cblas_agreement();
+    return test_summary("test_gemm");
+}

@@ -1,0 +1,78 @@
+/* test_util.h - the few helpers every test file shares: plain C, no framework.
+   Include after subspace.h (with SS_IMPLEMENTATION defined in that test file).
+   A check prints "OK <name>" or "FAIL <name> maxdiff=..." and counts failures; a test's main ends
+   with `return test_summary("file");`, which exits non-zero when anything failed. */
+#ifndef SS_TEST_UTIL_H
+#define SS_TEST_UTIL_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Helpers a test file does not use must not warn: the same trick as SS_PRIVATE. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TEST_FN static __attribute__((unused))
+#else
+#define TEST_FN static
+#endif
+
+static int test_failures = 0;
+static int test_checks = 0;
+
+/* Record one named check. */
+TEST_FN void test_report(int ok, const char *name, double maxdiff) {
+    test_checks++;
+    if (ok) {
+        printf("OK %s\n", name);
+    } else {
+        test_failures++;
+        printf("FAIL %s maxdiff=%.3g\n", name, maxdiff);
+    }
+}
+
+/* A boolean check with a formatted name. */
+TEST_FN void test_true(int ok, const char *name) { test_report(ok, name, ok ? 0.0 : 1.0); }
+
+/* Compare got against want elementwise: |got - want| <= atol + rtol * |want|, and NaN in either
+   fails. On failure print the first few mismatching pairs. Returns 1 when all match. */
+TEST_FN int check_tensor(const char *name, const float *got, const float *want, size_t n,
+                        double atol, double rtol) {
+    double maxdiff = 0.0;
+    size_t i, shown = 0;
+    int ok = 1;
+    for (i = 0; i < n; i++) {
+        double g = got[i], w = want[i], d = fabs(g - w);
+        int bad = !(d <= atol + rtol * fabs(w)); /* NaN compares false: counted as bad */
+        if (d > maxdiff || d != d) maxdiff = d;
+        if (bad) {
+            ok = 0;
+            if (shown++ < 5) printf("  %s[%zu]: got %.9g want %.9g\n", name, i, g, w);
+        }
+    }
+    test_report(ok, name, maxdiff);
+    return ok;
+}
+
+/* Fill with uniform values in [lo, hi). */
+TEST_FN void test_fill(float *x, size_t n, ss_rng *rng, float lo, float hi) {
+    size_t i;
+    for (i = 0; i < n; i++) x[i] = lo + (hi - lo) * ss_rng_uniform(rng);
+}
+
+/* calloc that aborts the test on failure (tests are not where allocation failure is exercised). */
+TEST_FN float *test_alloc(size_t n) {
+    float *p = (float *)calloc(n ? n : 1, sizeof(float));
+    if (!p) {
+        fprintf(stderr, "test: out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+TEST_FN int test_summary(const char *file) {
+    printf("%s: %d checks, %d failed\n", file, test_checks, test_failures);
+    return test_failures ? 1 : 0;
+}
+
+#endif

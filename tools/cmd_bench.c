@@ -1,0 +1,190 @@
+/* tools/cmd_bench.c - `ss bench gemm`: GFLOP/s of the matrix products a training step runs, for
+   the built-in kernel and, in the same run, for OpenBLAS when the tool is built with CBLAS=1
+   (`make bench` does that when libopenblas is installed), on 1 thread and on all threads.
+   Each training shape (M,K,N) is the forward product y(M,N) = x(M,K) W^T; its two backward
+   products follow from it: dx = dy W (NN) and dW = dy^T x (TN). Figures are medians. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ss.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#ifdef SS_USE_CBLAS
+#include <cblas.h>
+#endif
+
+typedef void (*bench_gemm_fn)(int, int, int, int, int, float, const float *, int, const float *,
+                              int, float, float *, int);
+
+typedef struct bench_form {
+    const char *name, *what;
+    int tA, tB;
+} bench_form;
+
+static const bench_form forms[3] = {
+    {"NT", "y = x W^T", 0, 1},
+    {"NN", "dx = dy W", 0, 0},
+    {"TN", "dW = dy^T x", 1, 0},
+};
+
+/* The product of form f for the forward shape (M,K,N): its m, n, k. */
+static void form_dims(int f, int M, int K, int N, int *m, int *n, int *k) {
+    if (f == 0) *m = M, *n = N, *k = K;      /* y (M,N) = x (M,K) W^T, W (N,K) */
+    else if (f == 1) *m = M, *n = K, *k = N; /* dx (M,K) = dy (M,N) W (N,K) */
+    else *m = N, *n = K, *k = M;             /* dW (N,K) = dy^T (N,M) x (M,K) */
+}
+
+static void bench_set_threads(int threads) {
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+#if defined(SS_USE_CBLAS) && defined(OPENBLAS_VERSION)
+    openblas_set_num_threads(threads);
+#endif
+    (void)threads;
+}
+
+/* Median GFLOP/s of reps timed calls after one warm-up call. */
+static double bench_one(bench_gemm_fn fn, int f, int m, int n, int k, const float *A,
+                        const float *B, float *C, int reps) {
+    double t[64];
+    int r, lda = forms[f].tA ? m : k, ldb = forms[f].tB ? k : n;
+    fn(forms[f].tA, forms[f].tB, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, n);
+    for (r = 0; r < reps; r++) {
+        double t0 = ss_time_seconds();
+        fn(forms[f].tA, forms[f].tB, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, n);
+        t[r] = ss_time_seconds() - t0;
+    }
+    return 2.0 * m * n * k / tool_median(t, reps) / 1e9;
+}
+
+static void print_cpu(void) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    if (!f) return;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "model name", 10) == 0) {
+            char *colon = strchr(line, ':');
+            if (colon) printf("cpu: %s", colon + 2);
+            break;
+        }
+    fclose(f);
+}
+
+static int bench_gemm(int argc, char **argv) {
+    tool_opt opts[] = {
+        {"--threads", 1, "the multi-thread column (default: all processors)", NULL},
+        {"--reps", 1, "timed repetitions per figure, median reported (default 5)", NULL},
+        {"--quick", 0, "small shapes, 2 repetitions: a smoke test, not a measurement", NULL},
+        {"--help", 0, "this text", NULL},
+    };
+    const int n_opts = (int)(sizeof opts / sizeof opts[0]);
+    int shapes[5][3] = {{4096, 256, 256}, {4096, 256, 768}, {4096, 256, 1024},
+                        {4096, 1024, 256}, {4096, 256, 30522}};
+    int threads_max = 1, reps = 5, n_pos, s, f, ti, n_threads;
+    const char *pos[1];
+    size_t max_a = 0, max_b = 0, max_c = 0, i;
+    float *A, *B, *C;
+    ss_rng rng;
+    tool_progress progress;
+    int have_blas = 0;
+#ifdef SS_USE_CBLAS
+    have_blas = 1;
+#endif
+#ifdef _OPENMP
+    threads_max = omp_get_num_procs();
+#endif
+    if (!tool_parse("bench gemm", argc, argv, 3, opts, n_opts, pos, 0, &n_pos)) return 2;
+    if (opts[3].value) {
+        tool_usage("bench gemm", "[options]", opts, n_opts);
+        return 0;
+    }
+    if (!tool_opt_int(&opts[0], threads_max, 1, 1024, &threads_max)) return 2;
+    if (!tool_opt_int(&opts[1], opts[2].value ? 2 : 5, 1, 64, &reps)) return 2;
+    if (opts[2].value)
+        for (s = 0; s < 5; s++) {
+            shapes[s][0] = 512;
+            if (shapes[s][2] > 2000) shapes[s][2] = 3001;
+        }
+#ifndef _OPENMP
+    threads_max = 1; /* built without -fopenmp: one thread only */
+#endif
+    n_threads = threads_max > 1 ? 2 : 1;
+
+    for (s = 0; s < 5; s++) /* every operand of every form fits in the largest M*K, K*N, M*N */
+        for (f = 0; f < 3; f++) {
+            int m, n, k;
+            form_dims(f, shapes[s][0], shapes[s][1], shapes[s][2], &m, &n, &k);
+            if ((size_t)m * k > max_a) max_a = (size_t)m * k;
+            if ((size_t)k * n > max_b) max_b = (size_t)k * n;
+            if ((size_t)m * n > max_c) max_c = (size_t)m * n;
+        }
+    A = (float *)malloc(max_a * sizeof(float));
+    B = (float *)malloc(max_b * sizeof(float));
+    C = (float *)malloc(max_c * sizeof(float));
+    if (!A || !B || !C) {
+        fprintf(stderr, "ss bench gemm: out of memory for %zu floats\n", max_a + max_b + max_c);
+        free(A), free(B), free(C);
+        return 1;
+    }
+    ss_rng_seed(&rng, 1);
+    for (i = 0; i < max_a; i++) A[i] = ss_rng_uniform(&rng) - 0.5f;
+    for (i = 0; i < max_b; i++) B[i] = ss_rng_uniform(&rng) - 0.5f;
+
+    printf("# ss bench gemm: %s\n", ss_build_info());
+    print_cpu();
+#if defined(SS_USE_CBLAS) && defined(OPENBLAS_VERSION)
+    printf("reference: %s(%s)\n", OPENBLAS_VERSION, openblas_get_config());
+    if (getenv("OPENBLAS_CORETYPE"))
+        printf("note: OPENBLAS_CORETYPE=%s is set and may hold OpenBLAS to an older kernel\n",
+               getenv("OPENBLAS_CORETYPE"));
+#elif defined(SS_USE_CBLAS)
+    printf("reference: cblas_sgemm\n");
+#else
+    printf("reference: none (build with CBLAS=1 to compare against OpenBLAS)\n");
+#endif
+    if (n_threads > 1)
+        printf("GFLOP/s, median of %d; 1 thread and %d threads\n\n", reps, threads_max);
+    else
+        printf("GFLOP/s, median of %d; 1 thread\n\n", reps);
+    printf("| forward (M,K,N) | form | m x k x n | ours 1t |%s", have_blas ? " BLAS 1t | ratio |" : "");
+    if (n_threads > 1)
+        printf(" ours %dt |%s speed-up |", threads_max, have_blas ? " BLAS Nt | ratio |" : "");
+    printf("\n|---|---|---|---:|%s%s\n", have_blas ? "---:|---:|" : "",
+           n_threads > 1 ? (have_blas ? "---:|---:|---:|---:|" : "---:|---:|") : "");
+
+    tool_progress_init(&progress, "bench", 15.0, "products");
+    for (s = 0; s < 5; s++)
+        for (f = 0; f < 3; f++) {
+            int m, n, k;
+            double ours[2] = {0, 0};
+            form_dims(f, shapes[s][0], shapes[s][1], shapes[s][2], &m, &n, &k);
+            printf("| (%d,%d,%d) | %s %s | %dx%dx%d |", shapes[s][0], shapes[s][1], shapes[s][2],
+                   forms[f].name, forms[f].what, m, k, n);
+            for (ti = 0; ti < n_threads; ti++) {
+                int threads = ti == 0 ? 1 : threads_max;
+                bench_set_threads(threads);
+                ours[ti] = bench_one(ss_gemm_builtin, f, m, n, k, A, B, C, reps);
+                printf(" %.1f |", ours[ti]);
+                if (have_blas) {
+                    double blas = bench_one(ss_gemm, f, m, n, k, A, B, C, reps);
+                    printf(" %.1f | %.2f |", blas, ours[ti] / blas);
+                }
+            }
+            if (n_threads > 1) printf(" %.2f |", ours[1] / ours[0]);
+            printf("\n");
+            fflush(stdout);
+            tool_progress_update(&progress, s * 3.0 + f + 1);
+        }
+    tool_progress_end(&progress);
+    free(A), free(B), free(C);
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[2], "gemm") == 0) return bench_gemm(argc, argv);
+    fprintf(stderr, "usage: ss bench gemm [--threads N] [--reps N] [--quick]\n");
+    return argc >= 3 && strcmp(argv[2], "--help") == 0 ? 0 : 2;
+}

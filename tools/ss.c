@@ -1,0 +1,51 @@
+/* tools/ss.c - the `ss` command: dispatch to one sub-command per tools/cmd_*.c file.
+   This file holds the library's implementation for the whole tool. */
+#define SS_IMPLEMENTATION
+#include <stdio.h>
+#include <string.h>
+#include "ss.h"
+
+typedef struct tool_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} tool_command;
+
+static int cmd_version(int argc, char **argv) {
+    (void)argc, (void)argv;
+    printf("%s\n", ss_build_info());
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const tool_command commands[] = {
+    {"bench", cmd_bench, "benchmarks: `ss bench gemm` (GFLOP/s of the matrix products training uses)"},
+    {"version", cmd_version, "print the library version and what this build runs on"},
+    {"help", cmd_help, "this list"},
+};
+#define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
+
+static int cmd_help(int argc, char **argv) {
+    int i;
+    (void)argc, (void)argv;
+    printf("ss - train, measure and take apart MHA, MLA and MLA-o attention (%s)\n\n",
+           ss_build_info());
+    printf("usage: ss <command> [options]    (ss <command> --help for its options)\n\n");
+    for (i = 0; i < N_COMMANDS; i++) printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    int i;
+    if (argc < 2) {
+        cmd_help(argc, argv);
+        return 2;
+    }
+    for (i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc, argv);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(argc, argv);
+    if (strcmp(argv[1], "--version") == 0) return cmd_version(argc, argv);
+    fprintf(stderr, "ss: unknown command '%s' (ss help lists them)\n", argv[1]);
+    return 2;
+}
