@@ -26,6 +26,7 @@
    | SS_MALLOC/REALLOC/FREE | libc          | implementation TU      | allocator; define all three or none        |
    | SS_ASSERT(x)        | assert(x)        | implementation TU      | programmer-error check                     |
    | SS_MEMCPY/SS_MEMSET | libc             | implementation TU      | memory copy and fill                       |
+   | SS_SQRTF, SS_EXPF, SS_TANHF, SS_POWF, SS_SQRT, SS_LOG, SS_COS, SS_SIN | libm | implementation TU | math |
    | SS_USE_CBLAS        | off              | implementation TU      | ss_gemm calls cblas_sgemm (<cblas.h>)      |
    | SS_SGEMM(...)       | undefined        | implementation TU      | plug in any BLAS: see section 4            |
    | SS_NO_STDIO         | off              | implementation TU      | drop the FILE*-based read/write helpers    |
@@ -444,11 +445,31 @@ SS_API void ss_crossentropy_backward(float *dlogits, float dloss, const float *p
 #ifndef SS_MEMSET
 #define SS_MEMSET(p, value, n) memset(p, value, n)
 #endif
-/* The math the kernels use, in one place (float and double forms). */
+/* The math the library uses, in one place; each can be replaced like SS_MEMCPY. */
+#ifndef SS_SQRTF
 #define SS_SQRTF(x) sqrtf(x)
+#endif
+#ifndef SS_EXPF
 #define SS_EXPF(x) expf(x)
-#define SS_LOGF(x) logf(x)
+#endif
+#ifndef SS_TANHF
 #define SS_TANHF(x) tanhf(x)
+#endif
+#ifndef SS_POWF
+#define SS_POWF(x, y) powf(x, y)
+#endif
+#ifndef SS_SQRT
+#define SS_SQRT(x) sqrt(x)
+#endif
+#ifndef SS_LOG
+#define SS_LOG(x) log(x)
+#endif
+#ifndef SS_COS
+#define SS_COS(x) cos(x)
+#endif
+#ifndef SS_SIN
+#define SS_SIN(x) sin(x)
+#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define SS_PRIVATE static __attribute__((unused))
@@ -612,7 +633,7 @@ SS_API float ss_rng_normal(ss_rng *rng, float mean, float std) {
     /* Box-Muller: u1 in (0,1] so the log is finite, u2 in [0,1); 53-bit uniforms. */
     double u1 = 1.0 - (double)(ss_rng_u64(rng) >> 11) * (1.0 / 9007199254740992.0);
     double u2 = (double)(ss_rng_u64(rng) >> 11) * (1.0 / 9007199254740992.0);
-    double z = sqrt(-2.0 * log(u1)) * cos(6.283185307179586476925 * u2);
+    double z = SS_SQRT(-2.0 * SS_LOG(u1)) * SS_COS(6.283185307179586476925 * u2);
     return (float)(mean + std * z);
 }
 
@@ -1036,7 +1057,7 @@ SS_API void ss_rmsnorm_forward(float *out, float *rstd, const float *inp, const 
         int c;
         for (c = 0; c < C; c++) ss += (double)x[c] * x[c];
         /* rstd is cached: backward needs it, and recomputing it would cost a second pass */
-        s = (float)(1.0 / sqrt(ss / C + (double)eps));
+        s = (float)(1.0 / SS_SQRT(ss / C + (double)eps));
         rstd[r] = s;
         /* the seed's order: normalise in float, then multiply by the gain */
         for (c = 0; c < C; c++) y[c] = (x[c] * s) * gain[c];
@@ -1087,10 +1108,10 @@ SS_API void ss_rope_tables(float *cos_t, float *sin_t, int P, int Dr, float thet
         for (i = 0; i < half; i++) {
             /* float steps as PyTorch computes them: inv_freq and the product are float32, the
                cosine and sine of that float are taken exactly (in double) and rounded once */
-            float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)Dr);
+            float inv_freq = 1.0f / SS_POWF(theta, (float)(2 * i) / (float)Dr);
             float angle = (float)p * inv_freq;
-            cos_t[(size_t)p * half + i] = (float)cos((double)angle);
-            sin_t[(size_t)p * half + i] = (float)sin((double)angle);
+            cos_t[(size_t)p * half + i] = (float)SS_COS((double)angle);
+            sin_t[(size_t)p * half + i] = (float)SS_SIN((double)angle);
         }
 }
 
@@ -1344,7 +1365,10 @@ SS_API void ss_crossentropy_forward(ss_ce_stats *stats, float *losses, float *pr
         }
         max = x[0];
         for (j = 1; j < V; j++)
-            if (x[j] > max) max = x[j], argmax = j; /* first largest: ties go to the lower id */
+            if (x[j] > max) { /* strictly greater: ties go to the lower id, as torch.argmax */
+                max = x[j];
+                argmax = j;
+            }
         xt = x[t]; /* read before p overwrites x when probs aliases logits */
         for (j = 0; j < V; j++) {
             p[j] = SS_EXPF(x[j] - max); /* subtract the max: exp never overflows */
@@ -1353,7 +1377,7 @@ SS_API void ss_crossentropy_forward(ss_ce_stats *stats, float *losses, float *pr
         inv = (float)(1.0 / sum);
         for (j = 0; j < V; j++) p[j] *= inv;
         /* -log softmax_t = log(sum exp(x - max)) - (x_t - max), in double */
-        losses[r] = (float)(log(sum) - ((double)xt - (double)max));
+        losses[r] = (float)(SS_LOG(sum) - ((double)xt - (double)max));
         correct += argmax == t;
     }
     for (r = 0; r < N; r++) /* serial: the sum has one order whatever the thread count */

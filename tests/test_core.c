@@ -2,8 +2,13 @@
    crash-safe writing, the parameter registry; and every failure path, by an allocator that fails
    at the n-th call and counts what is still outstanding (so a failure that leaks shows up too).
    cc -std=c99 -O2 -o test_core tests/test_core.c -lm && ./test_core */
+#define _POSIX_C_SOURCE 200809L /* setrlimit, for the file-size limit ("disk full") test */
 #include <stdlib.h>
 #include <stdio.h>
+#if defined(__unix__)
+#include <signal.h>
+#include <sys/resource.h>
+#endif
 
 /* The failing allocator: call number fail_at (0-based) returns NULL; -1 never fails. */
 static long alloc_calls = 0, alloc_fail_at = -1, alloc_live = 0;
@@ -161,6 +166,38 @@ static void test_files(void) {
     remove(path);
 }
 
+/* A write that runs out of space (here: a file-size limit, which fails writes with EFBIG just as a
+   full disk fails them with ENOSPC) is an SS_ERR_IO naming the file, and the previous file stays. */
+static void test_write_limit(void) {
+#if defined(__unix__)
+    const char *path = "build/test/core_limit.bin";
+    struct rlimit old, small;
+    static char big[1 << 20];
+    char *data = NULL;
+    size_t size = 0;
+    ss_result r;
+    FILE *f;
+    test_true(ss_file_write_atomic(path, "old", 3) == SS_OK, "write limit: previous file written");
+    if (getrlimit(RLIMIT_FSIZE, &old) != 0) return;
+    small = old;
+    small.rlim_cur = 4096;
+    signal(SIGXFSZ, SIG_IGN); /* report EFBIG instead of killing the process */
+    if (setrlimit(RLIMIT_FSIZE, &small) != 0) return;
+    memset(big, 'x', sizeof big);
+    r = ss_file_write_atomic(path, big, sizeof big);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, SIG_DFL);
+    test_true(r == SS_ERR_IO && detail_has("core_limit.bin"), "write limit: SS_ERR_IO naming the file");
+    r = ss_file_read(path, &data, &size);
+    test_true(r == SS_OK && size == 3 && memcmp(data, "old", 3) == 0, "write limit: previous file intact");
+    ss_free(data);
+    f = fopen("build/test/core_limit.bin.tmp", "rb");
+    test_true(f == NULL, "write limit: no temporary left behind");
+    if (f) fclose(f);
+    remove(path);
+#endif
+}
+
 static void test_params(void) {
     ss_params p;
     int s2[2] = {3, 5}, s1[1] = {7}, bad[2] = {3, 0}, idx = -1, i;
@@ -274,6 +311,7 @@ int main(void) {
     test_rng();
     test_sizes();
     test_files();
+    test_write_limit();
     test_params();
     test_allocation_failures();
     test_true(alloc_live == 0, "no allocation outstanding at exit");
