@@ -80,11 +80,14 @@
    5. >>ops        forward/backward pairs:
                    >>embedding >>linear >>rmsnorm >>rope >>attention >>swiglu >>tanh
                    >>dropout >>crossentropy
-   (6. layers, 7. model, 8. training, 9. tokenizer, 10. serialization, 11. SVD: later releases)
+   10. >>json     strict RFC 8259 reader with byte offsets in every error, and a writer
+       >>safetensors  reader (header only at open, one tensor at a time; F32/F16/BF16/F8) and writer
+   (6. layers, 7. model, 8. training, 9. tokenizer, 11. SVD: later releases)
 
    RECENT CHANGES
    ==============
-   0.1.0  first release: error model, RNG, parameter registry, GEMM core, ops with checked backward.
+   0.1.0  first release: error model, RNG, parameter registry, GEMM core, ops with checked backward,
+          strict JSON, safetensors reading and writing.
 
    LICENCE: MIT, at the end of the file.
 */
@@ -397,6 +400,269 @@ SS_API void ss_crossentropy_forward(ss_ce_stats *stats, float *losses, float *pr
 SS_API void ss_crossentropy_backward(float *dlogits, float dloss, const float *probs,
                                      const int *targets, int N, int V);
 
+// >>json ==========================================================================================
+// 10. Serialization: strict JSON for configs and safetensors headers, safetensors files.
+//
+// JSON follows RFC 8259 strictly: no comments, trailing commas, single quotes, leading zeros,
+// NaN or Infinity; strings must be valid UTF-8 with no raw control characters and no lone
+// surrogates in \u escapes; an object may not repeat a key (a config must not be ambiguous).
+// Numbers go through strtod after the grammar is checked, so the C locale must be in effect for
+// LC_NUMERIC (the default; a program that calls setlocale must keep LC_NUMERIC "C"). A number
+// that strtod reads differently is an error, never a silently wrong value.
+
+#define SS_JSON_MAX_DEPTH 64 /* arrays and objects nested deeper are an error (parser and writer) */
+
+typedef enum ss_json_type {
+    SS_JSON_NULL,
+    SS_JSON_BOOL,
+    SS_JSON_NUMBER,
+    SS_JSON_STRING,
+    SS_JSON_ARRAY,
+    SS_JSON_OBJECT
+} ss_json_type;
+
+/* One value of a parsed document. Read-only; every pointer is borrowed from its ss_json_doc and
+   valid until ss_json_doc_free. */
+typedef struct ss_json {
+    ss_json_type type;
+    int boolean;                    /* BOOL: 0 or 1 */
+    int is_integer;                 /* NUMBER: no fraction or exponent, and fits in int64 */
+    double number;                  /* NUMBER: the value (also set for integers) */
+    int64_t integer;                /* NUMBER with is_integer: the exact value */
+    const char *string;             /* STRING: decoded UTF-8, NUL-terminated, may hold NUL */
+    size_t length;                  /* STRING: bytes in string; ARRAY, OBJECT: children */
+    const struct ss_json *children; /* ARRAY, OBJECT: length values in source order */
+    const char *key;                /* a member of an object: its decoded key; else NULL */
+    size_t key_length;              /* bytes in key */
+    const struct ss_json *parent;   /* NULL for the root */
+    const char *source;             /* the source name given to ss_json_parse */
+    size_t offset;                  /* byte offset of the value's first character in the text */
+} ss_json;
+
+/* A parsed document: one array of values (children of a value are contiguous) and one arena of
+   decoded strings. Caller-owned; zero it or let ss_json_parse fill it. */
+typedef struct ss_json_doc {
+    ss_json *nodes; /* count values; nodes[0] is the root */
+    size_t count;
+    char *strings;  /* the source name and every decoded string and key */
+} ss_json_doc;
+
+/* Parse len bytes of text (no NUL needed; NUL bytes are errors outside strings). source_name
+   (e.g. a path, NULL gives "json") prefixes every message. Owned: release with
+   ss_json_doc_free. Fails with SS_ERR_FORMAT, detail "<source>:<line>:<col> (byte N): <what>",
+   or SS_ERR_NOMEM; *doc is then zeroed. Thread-safe for distinct docs. */
+SS_API ss_result ss_json_parse(ss_json_doc *doc, const char *text, size_t len,
+                               const char *source_name);
+/* Release what ss_json_parse allocated; safe on a zeroed doc; leaves it zeroed. */
+SS_API void ss_json_doc_free(ss_json_doc *doc);
+/* The root value, or NULL for a zeroed doc. Borrowed: valid until ss_json_doc_free. */
+SS_API const ss_json *ss_json_root(const ss_json_doc *doc);
+/* The member called key, or NULL when object is NULL, not an object or lacks the key. */
+SS_API const ss_json *ss_json_get(const ss_json *object, const char *key);
+/* Children of an array or object (0 for NULL and scalars), and child i or NULL past the end. */
+SS_API size_t ss_json_count(const ss_json *value);
+SS_API const ss_json *ss_json_at(const ss_json *value, size_t i);
+/* "null", "bool", "number", "string", "array" or "object". Static string. */
+SS_API const char *ss_json_type_name(ss_json_type type);
+/* Where a value sits, e.g. "model.layers[2].name" ("" for the root), written into buf (always
+   NUL-terminated, truncated to size). Returns buf. */
+SS_API char *ss_json_path(const ss_json *value, char *buf, size_t size);
+/* The 1-based line and column (in code points; a tab counts 1) of byte offset in text. */
+SS_API void ss_json_line_col(const char *text, size_t len, size_t offset, int *line, int *col);
+
+/* Typed reads of one value. On success *out is set; on failure it is left alone and the result
+   is SS_ERR_FORMAT, detail "<source>: <path> (byte N): expected ..., got ...". as_int and
+   as_int64 take only integer literals in range (12, not 12.0 or 1.2e1). as_string's *out is
+   borrowed (valid until ss_json_doc_free); len may be NULL. */
+SS_API ss_result ss_json_as_int(const ss_json *value, int *out);
+SS_API ss_result ss_json_as_int64(const ss_json *value, int64_t *out);
+SS_API ss_result ss_json_as_double(const ss_json *value, double *out);
+SS_API ss_result ss_json_as_bool(const ss_json *value, int *out);
+SS_API ss_result ss_json_as_string(const ss_json *value, const char **out, size_t *len);
+/* The same for the member key of object. A missing key (or a NULL object) is SS_ERR_NOT_FOUND
+   with *out untouched, so a caller can preset a default and accept NOT_FOUND; object not being
+   an object is SS_ERR_FORMAT. */
+SS_API ss_result ss_json_get_int(const ss_json *object, const char *key, int *out);
+SS_API ss_result ss_json_get_double(const ss_json *object, const char *key, double *out);
+SS_API ss_result ss_json_get_bool(const ss_json *object, const char *key, int *out);
+SS_API ss_result ss_json_get_string(const ss_json *object, const char *key, const char **out);
+
+/* Appends JSON text to a growable buffer. Caller-owned struct: ss_json_writer_init, write one
+   value (containers by begin/key/.../end), ss_json_writer_finish, read text, ss_json_writer_free.
+   The first error sticks (SS_ERR_NOMEM; SS_ERR_NONFINITE for NaN or infinity; SS_ERR_INVALID for
+   a string that is not UTF-8): later calls do nothing and return it, so one check at finish is
+   enough. Misuse (a key outside an object, a value without its key, end without begin, nesting
+   past SS_JSON_MAX_DEPTH) is a programmer error (SS_ASSERT). Not thread-safe per writer. */
+typedef struct ss_json_writer {
+    char *text;      /* owned: NUL-terminated output, NULL before the first byte */
+    size_t length;   /* bytes in text */
+    size_t capacity;
+    ss_result status;
+    int pretty;      /* 1: newline and 2-space indent per level, ": " after keys */
+    int depth;       /* open containers */
+    int after_key;   /* a key was written and waits for its value */
+    int done;        /* the root value is complete */
+    unsigned char is_object[SS_JSON_MAX_DEPTH + 1]; /* per level: object (1) or array (0) */
+    unsigned char has_items[SS_JSON_MAX_DEPTH + 1]; /* per level: something written already */
+} ss_json_writer;
+
+/* Start an empty writer; allocates nothing (so cannot fail). pretty: see the struct. */
+SS_API void ss_json_writer_init(ss_json_writer *w, int pretty);
+SS_API ss_result ss_json_write_begin_object(ss_json_writer *w);
+SS_API ss_result ss_json_write_end_object(ss_json_writer *w);
+SS_API ss_result ss_json_write_begin_array(ss_json_writer *w);
+SS_API ss_result ss_json_write_end_array(ss_json_writer *w);
+/* The next member's key (NUL-terminated UTF-8), inside an object. */
+SS_API ss_result ss_json_write_key(ss_json_writer *w, const char *key);
+/* A string: quote and backslash escaped, \b \f \n \r \t by name, other control characters as
+   \u00XX, UTF-8 passed through. _n takes len bytes, which may include NUL (written \u0000). */
+SS_API ss_result ss_json_write_string(ss_json_writer *w, const char *s);
+SS_API ss_result ss_json_write_string_n(ss_json_writer *w, const char *s, size_t len);
+/* A double in the shortest of %.15g/%.16g/%.17g that reads back to the same bits; integral
+   values below 2^53 are written as integers ("3", "-0"). NaN and infinity: SS_ERR_NONFINITE. */
+SS_API ss_result ss_json_write_number(ss_json_writer *w, double value);
+SS_API ss_result ss_json_write_int(ss_json_writer *w, int64_t value);
+SS_API ss_result ss_json_write_bool(ss_json_writer *w, int value);
+SS_API ss_result ss_json_write_null(ss_json_writer *w);
+/* Asserts that one complete value was written, and returns the sticky status. On SS_OK,
+   w->text holds w->length bytes plus a NUL; owned by w: release with ss_json_writer_free. */
+SS_API ss_result ss_json_writer_finish(ss_json_writer *w);
+/* Release the text; safe on a zeroed writer; leaves it zeroed. */
+SS_API void ss_json_writer_free(ss_json_writer *w);
+
+// >>safetensors ===================================================================================
+// safetensors (huggingface/safetensors): an 8-byte little-endian header length N, N bytes of
+// UTF-8 JSON, then the data. The JSON maps each tensor name to {"dtype", "shape", "data_offsets":
+// [begin, end]} with offsets relative to the first data byte; an optional "__metadata__" object
+// holds string values (the config travels there as a JSON string). Data is row-major, little-
+// endian, shapes outermost first (PyTorch order). Files are read through fseek/ftell, which take
+// a long: on LP64 systems (Linux, macOS) any size works; where long is 32 bits (Windows, 32-bit
+// systems) files beyond 2 GiB fail with SS_ERR_IO.
+
+#define SS_SAFETENSORS_MAX_DIMS 8           /* more dimensions in a file are an error */
+#define SS_SAFETENSORS_MAX_HEADER 100000000 /* bytes; a longer header is rejected (as upstream) */
+
+/* Element types: enum name, header string, bytes per element. One list for all three. */
+#define SS_DTYPE_LIST(X)                                                                        \
+    X(SS_DTYPE_BOOL, "BOOL", 1)                                                                 \
+    X(SS_DTYPE_U8, "U8", 1)                                                                     \
+    X(SS_DTYPE_I8, "I8", 1)                                                                     \
+    X(SS_DTYPE_F8_E5M2, "F8_E5M2", 1)                                                           \
+    X(SS_DTYPE_F8_E4M3, "F8_E4M3", 1)                                                           \
+    X(SS_DTYPE_I16, "I16", 2)                                                                   \
+    X(SS_DTYPE_U16, "U16", 2)                                                                   \
+    X(SS_DTYPE_F16, "F16", 2)                                                                   \
+    X(SS_DTYPE_BF16, "BF16", 2)                                                                 \
+    X(SS_DTYPE_I32, "I32", 4)                                                                   \
+    X(SS_DTYPE_U32, "U32", 4)                                                                   \
+    X(SS_DTYPE_F32, "F32", 4)                                                                   \
+    X(SS_DTYPE_F64, "F64", 8)                                                                   \
+    X(SS_DTYPE_I64, "I64", 8)                                                                   \
+    X(SS_DTYPE_U64, "U64", 8)
+
+typedef enum ss_dtype {
+#define SS__DTYPE_ENUM(name, text, size) name,
+    SS_DTYPE_LIST(SS__DTYPE_ENUM)
+#undef SS__DTYPE_ENUM
+    SS_DTYPE_COUNT
+} ss_dtype;
+
+/* "F32", "BF16", ...; "?" outside the list. Static string. */
+SS_API const char *ss_dtype_name(ss_dtype dtype);
+/* Bytes per element; 0 outside the list. */
+SS_API size_t ss_dtype_size(ss_dtype dtype);
+/* Whether ss_safetensors_read_f32 converts this type: F64, F32, F16, BF16, F8_E4M3, F8_E5M2. */
+SS_API int ss_dtype_is_float(ss_dtype dtype);
+
+/* Exact widening of one stored value to float (F64 is rounded to nearest).
+   f16: IEEE binary16 with subnormals, infinities and NaN. bf16: the upper half of a float32.
+   f8_e4m3: "e4m3fn" (bias 7, no infinities, S.1111.111 is NaN, max 448, subnormals m * 2^-9).
+   f8_e5m2: binary16 cut to its upper byte (bias 15, with infinities and NaN). */
+SS_API float ss_f16_to_f32(uint16_t h);
+SS_API float ss_bf16_to_f32(uint16_t b);
+SS_API float ss_f8_e4m3_to_f32(uint8_t b);
+SS_API float ss_f8_e5m2_to_f32(uint8_t b);
+
+/* One tensor of an open file. */
+typedef struct ss_safetensors_entry {
+    const char *name;                       /* borrowed: valid until ss_safetensors_close */
+    ss_dtype dtype;
+    int ndim;                               /* 0..SS_SAFETENSORS_MAX_DIMS; 0 is a scalar */
+    int64_t shape[SS_SAFETENSORS_MAX_DIMS]; /* outermost first; unused dims are 1 */
+    uint64_t numel;                         /* product of shape (1 for a scalar, 0 allowed) */
+    uint64_t offset;                        /* file offset of the first byte (8 + N + begin) */
+    uint64_t size;                          /* bytes: numel * ss_dtype_size(dtype) */
+    size_t header_offset;                   /* where the entry sits in the header (messages) */
+} ss_safetensors_entry;
+
+/* An open safetensors file: the parsed, validated header and an open FILE for the data. Only the
+   header is read at open, never the data (shards can be many GB). Caller-owned; zero-initialisable.
+   One thread at a time per struct (reads share one file position). */
+typedef struct ss_safetensors {
+    char *path;                     /* owned copy, for messages */
+    void *file;                     /* FILE*, open until ss_safetensors_close */
+    uint64_t file_size;             /* bytes */
+    uint64_t header_size;           /* N; data starts at byte 8 + N */
+    ss_safetensors_entry *entries;  /* count entries, in header order */
+    int count;
+    const ss_safetensors_entry **by_name; /* count entries sorted by name, for find */
+    const ss_json *metadata;        /* the "__metadata__" object, or NULL when absent */
+    ss_json_doc header;             /* the parsed header; owns the names and the metadata */
+} ss_safetensors;
+
+/* A tensor to write: F32 data of numel = product of shape (numel 0 allowed; data may then be
+   NULL). The caller keeps ownership of everything it points to. */
+typedef struct ss_safetensors_tensor {
+    const char *name;                       /* UTF-8, unique, not "__metadata__" */
+    int ndim;                               /* 0..SS_SAFETENSORS_MAX_DIMS */
+    int64_t shape[SS_SAFETENSORS_MAX_DIMS]; /* outermost first, each >= 0 */
+    const float *data;                      /* (numel) row-major */
+} ss_safetensors_tensor;
+
+#ifndef SS_NO_STDIO
+/* Write count F32 tensors, in the given order and contiguous, to path through an ss_writer (a
+   crash or a failure never leaves a partial file). metadata holds metadata_pairs (key, value)
+   string pairs: metadata[2i] is a key, metadata[2i+1] its value (may be NULL when 0 pairs). The
+   header is compact JSON, "__metadata__" first, padded with spaces to a multiple of 8 bytes.
+   Fails with SS_ERR_INVALID (a NULL, duplicate or reserved name, a bad ndim or dimension, a
+   duplicate metadata key, a string that is not UTF-8), SS_ERR_OVERFLOW, SS_ERR_NOMEM or
+   SS_ERR_IO, each naming the tensor or the path. Thread-safe for distinct paths. */
+SS_API ss_result ss_safetensors_write(const char *path, const ss_safetensors_tensor *tensors,
+                                      int count, const char *const *metadata, int metadata_pairs);
+/* Every tensor of an initialised registry, under its name and shape, data from p->param. */
+SS_API ss_result ss_safetensors_write_params(const char *path, const ss_params *p,
+                                             const char *const *metadata, int metadata_pairs);
+
+/* Open path and read and validate its header; the data stays on disk. Owned: release with
+   ss_safetensors_close (also after a failure, though *st is then already zeroed). Fails with
+   SS_ERR_IO (cannot open, seek or read) or SS_ERR_FORMAT (file shorter than 8 bytes, header
+   length beyond the file or SS_SAFETENSORS_MAX_HEADER, header not JSON or not an object, an entry
+   that is not exactly {dtype, shape, data_offsets}, an unknown dtype, a shape entry that is not a
+   non-negative integer, numel * dtype size != end - begin, offsets outside the data, overlapping
+   tensors, "__metadata__" not an object of strings), or SS_ERR_NOMEM. Each detail names the file
+   and the tensor and/or the byte offset. */
+SS_API ss_result ss_safetensors_open(ss_safetensors *st, const char *path);
+/* Index of the tensor called name (binary search), or -1. */
+SS_API int ss_safetensors_find(const ss_safetensors *st, const char *name);
+/* The metadata value of key, or NULL. Borrowed: valid until ss_safetensors_close. */
+SS_API const char *ss_safetensors_metadata(const ss_safetensors *st, const char *key);
+/* Read tensor index (0 <= index < count) as float into out (out_numel elements, which must equal
+   its numel), converting F64/F32/F16/BF16/F8_E4M3/F8_E5M2, in bounded chunks through a 16 KiB
+   stack buffer. Fails with SS_ERR_INVALID (out_numel differs), SS_ERR_FORMAT (a dtype that is not
+   a float) or SS_ERR_IO (seek failure, or a short read: the file shrank after open), naming the
+   file and the tensor. out is then partly written. */
+SS_API ss_result ss_safetensors_read_f32(ss_safetensors *st, int index, float *out,
+                                         size_t out_numel);
+/* Fill every tensor of an initialised registry from the file, by name. Everything is checked
+   before any data is read: a registry tensor missing from the file is SS_ERR_NOT_FOUND; shapes
+   must match exactly (same ndim and dims), else SS_ERR_FORMAT naming the tensor and both shapes;
+   with strict nonzero a file tensor the registry lacks is SS_ERR_FORMAT naming it. A read error
+   afterwards may leave some tensors filled. */
+SS_API ss_result ss_safetensors_load_params(ss_safetensors *st, ss_params *p, int strict);
+/* Close the file and free everything; safe on a zeroed struct; leaves it zeroed. */
+SS_API void ss_safetensors_close(ss_safetensors *st);
+#endif
+
 #ifdef __cplusplus
 }
 #endif
@@ -411,6 +677,7 @@ SS_API void ss_crossentropy_backward(float *dlogits, float dloss, const float *p
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>  /* vsnprintf for error details; FILE unless SS_NO_STDIO */
@@ -1407,6 +1674,1645 @@ SS_API void ss_crossentropy_backward(float *dlogits, float dloss, const float *p
         dx[t] -= dloss;
     }
 }
+
+// >>json (implementation) -------------------------------------------------------------------------
+
+
+#define SS__JSON_NONE ((size_t)-1)   /* "no item" in the parser's child links */
+#define SS__JSON_MAX_NUMBER 256      /* longest number literal accepted, in characters */
+
+/* Decode one UTF-8 sequence from s[0..n): its length (1 to 4) and *cp, or 0 when the bytes are
+   not well-formed UTF-8 as RFC 3629 defines it: no overlong forms, no surrogates U+D800..DFFF,
+   nothing above U+10FFFF, no missing or stray continuation bytes. */
+SS_PRIVATE size_t ss__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+    uint32_t c = s[0], min;
+    size_t len, i;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) { /* C0 and C1 could only start overlong forms */
+        len = 2, c &= 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3, c &= 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) { /* F5..FF would pass U+10FFFF */
+        len = 4, c &= 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len) return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    *cp = c;
+    return len;
+}
+
+/* Encode code point cp (<= U+10FFFF, not a surrogate) as UTF-8 into out; returns its length. */
+SS_PRIVATE size_t ss__utf8_encode(uint32_t cp, unsigned char *out) {
+    if (cp < 0x80) {
+        out[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (unsigned char)(0xC0 | (cp >> 6));
+        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | (cp >> 12));
+        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | (cp >> 18));
+    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Make room for need elements of elem bytes in a realloc'd array, at least doubling so appends
+   are amortised O(1). Returns the (possibly moved) array and updates *cap, or returns NULL and
+   leaves the old array alone when memory runs out or the size overflows. */
+SS_PRIVATE void *ss__grow_array(void *data, size_t *cap, size_t need, size_t elem) {
+    size_t new_cap = *cap, bytes;
+    void *grown;
+    if (!ss__mul_size(new_cap, 2, &new_cap)) new_cap = need;
+    if (new_cap < need) new_cap = need;
+    if (new_cap < 16) new_cap = 16;
+    if (!ss__mul_size(new_cap, elem, &bytes)) return NULL;
+    grown = ss__realloc(data, bytes);
+    if (grown) *cap = new_cap;
+    return grown;
+}
+
+/* The parser works on items: the values in the order they start (the root first), with child
+   lists linked by index, because the item array moves as it grows. When the whole text has
+   parsed, ss__json_finish lays the items out breadth-first as ss_json nodes, so that every
+   container's children sit side by side, and turns indices into pointers. */
+typedef struct ss__json_item {
+    ss_json_type type;
+    int boolean, is_integer, has_key;
+    double number;
+    int64_t integer;
+    size_t offset;                /* where the value starts in the text */
+    size_t str_at, str_len;       /* STRING: the decoded bytes in the arena */
+    size_t key_at, key_len;       /* member of an object: its key in the arena */
+    size_t key_offset;            /* ... and where the key starts in the text */
+    size_t count;                 /* ARRAY, OBJECT: children */
+    size_t first, last, next;     /* first and last child, next sibling (SS__JSON_NONE: none) */
+} ss__json_item;
+
+typedef struct ss__json_key { /* one member, for the duplicate-key check */
+    const char *key;
+    size_t len, offset;
+} ss__json_key;
+
+typedef struct ss__json_parser {
+    const unsigned char *text;
+    size_t len, pos;
+    const char *source;           /* the caller's source name, for messages */
+    ss__json_item *items;
+    size_t count, cap;
+    char *arena;                  /* source name, then every decoded string, each NUL-ended */
+    size_t arena_len, arena_cap;
+    ss__json_key *keys;           /* scratch of the duplicate-key check */
+    size_t keys_cap;
+} ss__json_parser;
+
+/* Fail with SS_ERR_FORMAT and "<source>:<line>:<col> (byte N): <what>". */
+SS_PRIVATE ss_result ss__json_error(const ss__json_parser *p, size_t at, const char *fmt, ...)
+    SS__PRINTF_LIKE(3, 4);
+SS_PRIVATE ss_result ss__json_error(const ss__json_parser *p, size_t at, const char *fmt, ...) {
+#ifndef SS_NO_ERROR_STRINGS
+    char what[256];
+    int line, col;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    ss_json_line_col((const char *)p->text, p->len, at, &line, &col);
+    return ss__fail(SS_ERR_FORMAT, "%s:%d:%d (byte %zu): %s", p->source, line, col, at, what);
+#else
+    (void)p, (void)at, (void)fmt;
+    return SS_ERR_FORMAT;
+#endif
+}
+
+/* "'x'" for a printable ASCII character, "byte 0xNN" for anything else (messages only). */
+SS_PRIVATE const char *ss__json_char(unsigned char c, char buf[16]) {
+    if (c >= 0x20 && c < 0x7F)
+        snprintf(buf, 16, "'%c'", c);
+    else
+        snprintf(buf, 16, "byte 0x%02X", c);
+    return buf;
+}
+
+SS_PRIVATE void ss__json_skip_space(ss__json_parser *p) {
+    while (p->pos < p->len) {
+        unsigned char c = p->text[p->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+        p->pos++;
+    }
+}
+
+/* Room for n more arena bytes. */
+SS_PRIVATE ss_result ss__json_reserve(ss__json_parser *p, size_t n) {
+    size_t need;
+    char *grown;
+    if (p->arena_cap - p->arena_len >= n) return SS_OK;
+    if (!ss__add_size(p->arena_len, n, &need))
+        return ss__fail(SS_ERR_OVERFLOW, "%s: strings overflow the address space", p->source);
+    grown = (char *)ss__grow_array(p->arena, &p->arena_cap, need, 1);
+    if (!grown)
+        return ss__fail(SS_ERR_NOMEM, "%s: no memory for %zu bytes of strings", p->source, need);
+    p->arena = grown;
+    return SS_OK;
+}
+
+/* A new item of this type starting at offset; *index receives it. */
+SS_PRIVATE ss_result ss__json_new_item(ss__json_parser *p, ss_json_type type, size_t offset,
+                                       size_t *index) {
+    ss__json_item *it;
+    if (p->count == p->cap) {
+        ss__json_item *grown =
+            (ss__json_item *)ss__grow_array(p->items, &p->cap, p->count + 1, sizeof *p->items);
+        if (!grown)
+            return ss__fail(SS_ERR_NOMEM, "%s: no memory for %zu JSON values", p->source,
+                            p->count + 1);
+        p->items = grown;
+    }
+    it = &p->items[p->count];
+    SS_MEMSET(it, 0, sizeof *it);
+    it->type = type;
+    it->offset = offset;
+    it->first = it->last = it->next = SS__JSON_NONE;
+    *index = p->count++;
+    return SS_OK;
+}
+
+SS_PRIVATE void ss__json_link(ss__json_parser *p, size_t parent, size_t child) {
+    ss__json_item *c = &p->items[parent];
+    if (c->count == 0)
+        c->first = child;
+    else
+        p->items[c->last].next = child;
+    c->last = child;
+    c->count++;
+}
+
+/* Four hex digits at s (avail bytes there) into *out; 0 if they are not there. */
+SS_PRIVATE int ss__json_hex4(const unsigned char *s, size_t avail, uint32_t *out) {
+    uint32_t v = 0;
+    size_t i;
+    if (avail < 4) return 0;
+    for (i = 0; i < 4; i++) {
+        unsigned char c = s[i];
+        uint32_t d;
+        if (c >= '0' && c <= '9')
+            d = (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (uint32_t)(c - 'A' + 10);
+        else
+            return 0;
+        v = v * 16 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+/* The string whose opening quote is at p->pos, decoded into the arena and NUL-terminated:
+   *at is where it starts there, *len its length without the NUL. */
+SS_PRIVATE ss_result ss__json_string(ss__json_parser *p, size_t *at, size_t *len) {
+    size_t start = p->pos;
+    char cbuf[16];
+    p->pos++;
+    *at = p->arena_len;
+    for (;;) {
+        unsigned char c, out[4];
+        size_t n;
+        uint32_t cp;
+        if (p->pos >= p->len) return ss__json_error(p, start, "unterminated string");
+        if (ss__json_reserve(p, 5) != SS_OK) return SS_ERR_NOMEM; /* one code point and a NUL */
+        c = p->text[p->pos];
+        if (c == '"') break;
+        if (c < 0x20)
+            return ss__json_error(p, p->pos, "control character 0x%02X in a string (escape it)", c);
+        if (c == '\\') {
+            size_t esc = p->pos;
+            if (p->pos + 1 >= p->len) return ss__json_error(p, start, "unterminated string");
+            c = p->text[p->pos + 1];
+            p->pos += 2;
+            switch (c) {
+            case '"': case '\\': case '/': cp = c; break;
+            case 'b': cp = '\b'; break;
+            case 'f': cp = '\f'; break;
+            case 'n': cp = '\n'; break;
+            case 'r': cp = '\r'; break;
+            case 't': cp = '\t'; break;
+            case 'u':
+                if (!ss__json_hex4(p->text + p->pos, p->len - p->pos, &cp))
+                    return ss__json_error(p, esc, "\\u must be followed by 4 hex digits");
+                p->pos += 4;
+                /* UTF-16 surrogates: a high one (D800..DBFF) must be followed by an escaped low
+                   one (DC00..DFFF); together they code U+10000..10FFFF. */
+                if (cp >= 0xDC00 && cp <= 0xDFFF)
+                    return ss__json_error(p, esc, "\\u%04X is a low surrogate with no high "
+                                          "surrogate before it", (unsigned)cp);
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    uint32_t lo;
+                    if (p->len - p->pos < 6 || p->text[p->pos] != '\\' ||
+                        p->text[p->pos + 1] != 'u' ||
+                        !ss__json_hex4(p->text + p->pos + 2, 4, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                        return ss__json_error(p, esc, "\\u%04X is a high surrogate not followed "
+                                              "by a \\u low surrogate", (unsigned)cp);
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    p->pos += 6;
+                }
+                break;
+            default:
+                return ss__json_error(p, esc, "invalid escape: backslash then %s",
+                                      ss__json_char(c, cbuf));
+            }
+            n = ss__utf8_encode(cp, out);
+            SS_MEMCPY(p->arena + p->arena_len, out, n);
+            p->arena_len += n;
+        } else if (c < 0x80) {
+            p->arena[p->arena_len++] = (char)c;
+            p->pos++;
+        } else {
+            n = ss__utf8_decode(p->text + p->pos, p->len - p->pos, &cp);
+            if (n == 0) return ss__json_error(p, p->pos, "invalid UTF-8 (byte 0x%02X)", c);
+            SS_MEMCPY(p->arena + p->arena_len, p->text + p->pos, n);
+            p->arena_len += n;
+            p->pos += n;
+        }
+    }
+    p->pos++; /* the closing quote */
+    *len = p->arena_len - *at;
+    p->arena[p->arena_len++] = '\0';
+    return SS_OK;
+}
+
+/* A number: the RFC 8259 grammar  -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?  is
+   checked here, then strtod converts it (the C locale makes '.' its decimal point). An integer
+   literal is also accumulated exactly into int64 when it fits. */
+SS_PRIVATE ss_result ss__json_number(ss__json_parser *p, size_t index) {
+    const unsigned char *t = p->text;
+    size_t start = p->pos, n;
+    int negative = 0, integral = 1, fits = 1;
+    uint64_t mag = 0, limit;
+    char buf[SS__JSON_MAX_NUMBER + 1], *end;
+    double v;
+    ss__json_item *it;
+    if (t[p->pos] == '-') negative = 1, p->pos++;
+    if (p->pos >= p->len || t[p->pos] < '0' || t[p->pos] > '9')
+        return ss__json_error(p, p->pos, "expected a digit after '-'");
+    if (t[p->pos] == '0') {
+        p->pos++;
+        if (p->pos < p->len && t[p->pos] >= '0' && t[p->pos] <= '9')
+            return ss__json_error(p, start, "leading zeros are not allowed in numbers");
+    } else {
+        limit = negative ? (uint64_t)1 << 63 : ((uint64_t)1 << 63) - 1;
+        while (p->pos < p->len && t[p->pos] >= '0' && t[p->pos] <= '9') {
+            unsigned d = (unsigned)(t[p->pos++] - '0');
+            if (mag > (limit - d) / 10) fits = 0;
+            else mag = mag * 10 + d;
+        }
+    }
+    if (p->pos < p->len && t[p->pos] == '.') {
+        integral = 0;
+        p->pos++;
+        if (p->pos >= p->len || t[p->pos] < '0' || t[p->pos] > '9')
+            return ss__json_error(p, p->pos, "expected a digit after '.'");
+        while (p->pos < p->len && t[p->pos] >= '0' && t[p->pos] <= '9') p->pos++;
+    }
+    if (p->pos < p->len && (t[p->pos] == 'e' || t[p->pos] == 'E')) {
+        integral = 0;
+        p->pos++;
+        if (p->pos < p->len && (t[p->pos] == '+' || t[p->pos] == '-')) p->pos++;
+        if (p->pos >= p->len || t[p->pos] < '0' || t[p->pos] > '9')
+            return ss__json_error(p, p->pos, "expected a digit in the exponent");
+        while (p->pos < p->len && t[p->pos] >= '0' && t[p->pos] <= '9') p->pos++;
+    }
+    n = p->pos - start;
+    if (n > SS__JSON_MAX_NUMBER)
+        return ss__json_error(p, start, "number literal longer than %d characters",
+                              SS__JSON_MAX_NUMBER);
+    SS_MEMCPY(buf, t + start, n);
+    buf[n] = '\0';
+    v = strtod(buf, &end);
+    if (end != buf + n)
+        return ss__json_error(p, start, "strtod stopped inside the number '%s' (is LC_NUMERIC "
+                              "the \"C\" locale?)", buf);
+    if (isinf(v)) return ss__json_error(p, start, "number %s is beyond the range of a double", buf);
+    it = &p->items[index];
+    it->number = v; /* underflow to 0 or to a subnormal is accepted, as JSON readers do */
+    it->is_integer = integral && fits;
+    if (it->is_integer)
+        it->integer = negative ? (mag == 0 ? 0 : -(int64_t)(mag - 1) - 1) : (int64_t)mag;
+    return SS_OK;
+}
+
+SS_PRIVATE ss_result ss__json_value(ss__json_parser *p, int depth, size_t *out);
+
+/* Members of an object must have distinct keys: sort (key, position) and look at neighbours;
+   the error points at the earliest key that repeats one before it. */
+SS_PRIVATE int ss__json_key_cmp(const void *a, const void *b) {
+    const ss__json_key *x = (const ss__json_key *)a, *y = (const ss__json_key *)b;
+    int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+    if (c != 0) return c;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+SS_PRIVATE ss_result ss__json_check_keys(ss__json_parser *p, size_t object) {
+    size_t n = p->items[object].count, i, child, dup = SS__JSON_NONE;
+    if (n < 2) return SS_OK;
+    if (n > p->keys_cap) {
+        ss__json_key *grown = (ss__json_key *)ss__grow_array(p->keys, &p->keys_cap, n,
+                                                             sizeof *p->keys);
+        if (!grown)
+            return ss__fail(SS_ERR_NOMEM, "%s: no memory to check %zu keys", p->source, n);
+        p->keys = grown;
+    }
+    for (i = 0, child = p->items[object].first; i < n; i++, child = p->items[child].next) {
+        p->keys[i].key = p->arena + p->items[child].key_at;
+        p->keys[i].len = p->items[child].key_len;
+        p->keys[i].offset = p->items[child].key_offset;
+    }
+    qsort(p->keys, n, sizeof *p->keys, ss__json_key_cmp);
+    for (i = 1; i < n; i++)
+        if (p->keys[i].len == p->keys[i - 1].len &&
+            memcmp(p->keys[i].key, p->keys[i - 1].key, p->keys[i].len) == 0 &&
+            (dup == SS__JSON_NONE || p->keys[i].offset < p->keys[dup].offset))
+            dup = i;
+    if (dup == SS__JSON_NONE) return SS_OK;
+    return ss__json_error(p, p->keys[dup].offset, "duplicate key \"%.*s\" in an object",
+                          (int)(p->keys[dup].len < 80 ? p->keys[dup].len : 80), p->keys[dup].key);
+}
+
+SS_PRIVATE ss_result ss__json_array(ss__json_parser *p, int depth, size_t *out) {
+    size_t self, child, comma;
+    char cbuf[16];
+    ss_result r = ss__json_new_item(p, SS_JSON_ARRAY, p->pos, &self);
+    if (r != SS_OK) return r;
+    *out = self;
+    p->pos++;
+    ss__json_skip_space(p);
+    if (p->pos < p->len && p->text[p->pos] == ']') {
+        p->pos++;
+        return SS_OK;
+    }
+    for (;;) {
+        r = ss__json_value(p, depth + 1, &child);
+        if (r != SS_OK) return r;
+        ss__json_link(p, self, child);
+        ss__json_skip_space(p);
+        if (p->pos >= p->len)
+            return ss__json_error(p, p->pos, "unexpected end of input in an array");
+        if (p->text[p->pos] == ']') break;
+        if (p->text[p->pos] != ',')
+            return ss__json_error(p, p->pos, "expected ',' or ']' after an array element, got %s",
+                                  ss__json_char(p->text[p->pos], cbuf));
+        comma = p->pos++;
+        ss__json_skip_space(p);
+        if (p->pos < p->len && p->text[p->pos] == ']')
+            return ss__json_error(p, comma, "trailing comma before ']'");
+    }
+    p->pos++;
+    return SS_OK;
+}
+
+SS_PRIVATE ss_result ss__json_object(ss__json_parser *p, int depth, size_t *out) {
+    size_t self, child, comma = SS__JSON_NONE, key_offset, key_at, key_len;
+    char cbuf[16];
+    ss_result r = ss__json_new_item(p, SS_JSON_OBJECT, p->pos, &self);
+    if (r != SS_OK) return r;
+    *out = self;
+    p->pos++;
+    ss__json_skip_space(p);
+    if (p->pos < p->len && p->text[p->pos] == '}') {
+        p->pos++;
+        return SS_OK;
+    }
+    for (;;) {
+        ss__json_item *it;
+        ss__json_skip_space(p);
+        if (p->pos >= p->len)
+            return ss__json_error(p, p->pos, "unexpected end of input in an object");
+        if (p->text[p->pos] != '"') {
+            if (p->text[p->pos] == '}' && comma != SS__JSON_NONE)
+                return ss__json_error(p, comma, "trailing comma before '}'");
+            if (p->text[p->pos] == '\'')
+                return ss__json_error(p, p->pos, "keys must be in double quotes, not single");
+            return ss__json_error(p, p->pos, "expected a \"key\" in an object, got %s",
+                                  ss__json_char(p->text[p->pos], cbuf));
+        }
+        key_offset = p->pos;
+        r = ss__json_string(p, &key_at, &key_len);
+        if (r != SS_OK) return r;
+        ss__json_skip_space(p);
+        if (p->pos >= p->len || p->text[p->pos] != ':')
+            return ss__json_error(p, p->pos, "expected ':' after the key \"%.*s\"",
+                                  (int)(key_len < 80 ? key_len : 80), p->arena + key_at);
+        p->pos++;
+        r = ss__json_value(p, depth + 1, &child);
+        if (r != SS_OK) return r;
+        it = &p->items[child];
+        it->has_key = 1;
+        it->key_at = key_at;
+        it->key_len = key_len;
+        it->key_offset = key_offset;
+        ss__json_link(p, self, child);
+        ss__json_skip_space(p);
+        if (p->pos >= p->len)
+            return ss__json_error(p, p->pos, "unexpected end of input in an object");
+        if (p->text[p->pos] == '}') break;
+        if (p->text[p->pos] != ',')
+            return ss__json_error(p, p->pos, "expected ',' or '}' after an object member, got %s",
+                                  ss__json_char(p->text[p->pos], cbuf));
+        comma = p->pos++;
+    }
+    p->pos++;
+    return ss__json_check_keys(p, self);
+}
+
+/* One value at p->pos (after optional space); depth counts the containers around it. */
+SS_PRIVATE ss_result ss__json_value(ss__json_parser *p, int depth, size_t *out) {
+    static const char *const words[3] = {"true", "false", "null"};
+    unsigned char c;
+    char cbuf[16];
+    ss_result r;
+    ss__json_skip_space(p);
+    if (p->pos >= p->len)
+        return ss__json_error(p, p->pos, depth == 0 ? "empty document"
+                                                    : "unexpected end of input, expected a value");
+    c = p->text[p->pos];
+    if (c == '{' || c == '[') {
+        /* the parser recurses once per level: the limit also bounds its stack */
+        if (depth >= SS_JSON_MAX_DEPTH)
+            return ss__json_error(p, p->pos, "nesting deeper than %d levels", SS_JSON_MAX_DEPTH);
+        return c == '{' ? ss__json_object(p, depth, out) : ss__json_array(p, depth, out);
+    }
+    if (c == '"') {
+        size_t at, len;
+        r = ss__json_new_item(p, SS_JSON_STRING, p->pos, out);
+        if (r == SS_OK) r = ss__json_string(p, &at, &len);
+        if (r == SS_OK) p->items[*out].str_at = at, p->items[*out].str_len = len;
+        return r;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        r = ss__json_new_item(p, SS_JSON_NUMBER, p->pos, out);
+        return r == SS_OK ? ss__json_number(p, *out) : r;
+    }
+    if (c == 't' || c == 'f' || c == 'n') {
+        const char *w = words[c == 't' ? 0 : c == 'f' ? 1 : 2];
+        size_t n = strlen(w);
+        if (p->len - p->pos < n || memcmp(p->text + p->pos, w, n) != 0)
+            return ss__json_error(p, p->pos, "invalid literal (expected %s)", w);
+        r = ss__json_new_item(p, c == 'n' ? SS_JSON_NULL : SS_JSON_BOOL, p->pos, out);
+        if (r != SS_OK) return r;
+        p->items[*out].boolean = c == 't';
+        p->pos += n;
+        return SS_OK;
+    }
+    if (c == '/') return ss__json_error(p, p->pos, "comments are not allowed in JSON");
+    if (c == '\'') return ss__json_error(p, p->pos, "strings must be in double quotes, not single");
+    if (c == 0xEF)
+        return ss__json_error(p, p->pos, "byte order mark (or stray UTF-8) before a value");
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
+        return ss__json_error(p, p->pos, "unexpected %s (bare words such as NaN or Infinity are "
+                              "not JSON)", ss__json_char(c, cbuf));
+    return ss__json_error(p, p->pos, "unexpected %s, expected a value", ss__json_char(c, cbuf));
+}
+
+/* Lay the items out breadth-first: the root at 0, then each container's children side by side
+   in source order. Until node q is visited, its offset field holds the index of its item. */
+SS_PRIVATE ss_result ss__json_finish(ss__json_parser *p, ss_json_doc *doc) {
+    size_t bytes, q, end = 1, k, child;
+    ss_json *nodes;
+    if (!ss__mul_size(p->count, sizeof(ss_json), &bytes))
+        return ss__fail(SS_ERR_OVERFLOW, "%s: too many JSON values", p->source);
+    nodes = (ss_json *)ss__malloc(bytes);
+    if (!nodes)
+        return ss__fail(SS_ERR_NOMEM, "%s: no memory for %zu JSON values", p->source, p->count);
+    nodes[0].offset = 0;
+    nodes[0].parent = NULL;
+    for (q = 0; q < p->count; q++) {
+        ss_json *n = &nodes[q];
+        const ss__json_item *it = &p->items[n->offset];
+        const ss_json *parent = n->parent;
+        SS_MEMSET(n, 0, sizeof *n);
+        n->type = it->type;
+        n->boolean = it->boolean;
+        n->is_integer = it->is_integer;
+        n->number = it->number;
+        n->integer = it->integer;
+        n->parent = parent;
+        n->source = p->arena;
+        n->offset = it->offset;
+        if (it->type == SS_JSON_STRING) {
+            n->string = p->arena + it->str_at;
+            n->length = it->str_len;
+        }
+        if (it->has_key) {
+            n->key = p->arena + it->key_at;
+            n->key_length = it->key_len;
+        }
+        if (it->count > 0) {
+            n->length = it->count;
+            n->children = nodes + end;
+            for (k = 0, child = it->first; k < it->count; k++, child = p->items[child].next) {
+                nodes[end].offset = child;
+                nodes[end].parent = n;
+                end++;
+            }
+        }
+    }
+    SS_ASSERT(end == p->count);
+    doc->nodes = nodes;
+    doc->count = p->count;
+    doc->strings = p->arena;
+    p->arena = NULL;
+    return SS_OK;
+}
+
+SS_API ss_result ss_json_parse(ss_json_doc *doc, const char *text, size_t len,
+                               const char *source_name) {
+    ss__json_parser p;
+    ss_result r;
+    size_t root, name_len;
+    char cbuf[16];
+    SS_ASSERT(doc && (text || len == 0));
+    SS_MEMSET(doc, 0, sizeof *doc);
+    SS_MEMSET(&p, 0, sizeof p);
+    p.text = (const unsigned char *)text;
+    p.len = len;
+    p.source = source_name ? source_name : "json";
+    /* the arena starts with the source name, which every value points to for its messages */
+    name_len = strlen(p.source);
+    r = ss__json_reserve(&p, name_len + 1);
+    if (r == SS_OK) {
+        SS_MEMCPY(p.arena, p.source, name_len + 1);
+        p.arena_len = name_len + 1;
+        r = ss__json_value(&p, 0, &root);
+    }
+    if (r == SS_OK) {
+        ss__json_skip_space(&p);
+        if (p.pos < p.len)
+            r = ss__json_error(&p, p.pos, "unexpected %s after the JSON value",
+                               ss__json_char(p.text[p.pos], cbuf));
+    }
+    if (r == SS_OK) r = ss__json_finish(&p, doc);
+    ss_free(p.items);
+    ss_free(p.keys);
+    ss_free(p.arena);
+    return r;
+}
+
+SS_API void ss_json_doc_free(ss_json_doc *doc) {
+    ss_free(doc->nodes);
+    ss_free(doc->strings);
+    SS_MEMSET(doc, 0, sizeof *doc);
+}
+
+SS_API const ss_json *ss_json_root(const ss_json_doc *doc) {
+    return doc->count ? doc->nodes : NULL;
+}
+
+SS_API const ss_json *ss_json_get(const ss_json *object, const char *key) {
+    size_t i, n;
+    if (!object || object->type != SS_JSON_OBJECT) return NULL;
+    n = strlen(key);
+    for (i = 0; i < object->length; i++) {
+        const ss_json *m = &object->children[i];
+        if (m->key_length == n && memcmp(m->key, key, n) == 0) return m;
+    }
+    return NULL;
+}
+
+SS_API size_t ss_json_count(const ss_json *value) {
+    return value && (value->type == SS_JSON_ARRAY || value->type == SS_JSON_OBJECT) ? value->length
+                                                                                     : 0;
+}
+
+SS_API const ss_json *ss_json_at(const ss_json *value, size_t i) {
+    return i < ss_json_count(value) ? &value->children[i] : NULL;
+}
+
+SS_API const char *ss_json_type_name(ss_json_type type) {
+    switch (type) {
+    case SS_JSON_NULL: return "null";
+    case SS_JSON_BOOL: return "bool";
+    case SS_JSON_NUMBER: return "number";
+    case SS_JSON_STRING: return "string";
+    case SS_JSON_ARRAY: return "array";
+    case SS_JSON_OBJECT: return "object";
+    }
+    return "?";
+}
+
+SS_API char *ss_json_path(const ss_json *value, char *buf, size_t size) {
+    const ss_json *chain[SS_JSON_MAX_DEPTH + 1];
+    int n = 0, i;
+    size_t used = 0;
+    if (size == 0) return buf;
+    buf[0] = '\0';
+    for (; value && value->parent && n < SS_JSON_MAX_DEPTH + 1; value = value->parent)
+        chain[n++] = value;
+    for (i = n - 1; i >= 0 && used + 1 < size; i--) {
+        const ss_json *v = chain[i];
+        if (v->key)
+            snprintf(buf + used, size - used, "%s%.*s", used ? "." : "",
+                     (int)(v->key_length < 200 ? v->key_length : 200), v->key);
+        else
+            snprintf(buf + used, size - used, "[%zu]", (size_t)(v - v->parent->children));
+        used += strlen(buf + used);
+    }
+    return buf;
+}
+
+SS_API void ss_json_line_col(const char *text, size_t len, size_t offset, int *line, int *col) {
+    size_t i;
+    int l = 1, c = 1;
+    if (offset > len) offset = len;
+    for (i = 0; i < offset; i++) {
+        unsigned char b = (unsigned char)text[i];
+        if (b == '\n') {
+            if (l < INT_MAX) l++;
+            c = 1;
+        } else if ((b & 0xC0) != 0x80 && c < INT_MAX) { /* continuation bytes add no column */
+            c++;
+        }
+    }
+    *line = l;
+    *col = c;
+}
+
+/* SS_ERR_FORMAT: "<source>: <path> (byte N): expected <what>, got <value>". */
+SS_PRIVATE ss_result ss__json_expected(const ss_json *v, const char *what) {
+#ifndef SS_NO_ERROR_STRINGS
+    char path[256], got[64];
+    if (v->type == SS_JSON_NUMBER)
+        snprintf(got, sizeof got, "%.17g", v->number);
+    else if (v->type == SS_JSON_BOOL)
+        snprintf(got, sizeof got, "%s", v->boolean ? "true" : "false");
+    else
+        snprintf(got, sizeof got, "%s %s", v->type == SS_JSON_ARRAY ? "an" : "a",
+                 ss_json_type_name(v->type));
+    ss_json_path(v, path, sizeof path);
+    return ss__fail(SS_ERR_FORMAT, "%s: %s (byte %zu): expected %s, got %s", v->source,
+                    path[0] ? path : "(root)", v->offset, what, got);
+#else
+    (void)v, (void)what;
+    return SS_ERR_FORMAT;
+#endif
+}
+
+SS_API ss_result ss_json_as_int(const ss_json *value, int *out) {
+    SS_ASSERT(value && out);
+    if (value->type != SS_JSON_NUMBER || !value->is_integer || value->integer < INT_MIN ||
+        value->integer > INT_MAX)
+        return ss__json_expected(value, "an integer within int range");
+    *out = (int)value->integer;
+    return SS_OK;
+}
+
+SS_API ss_result ss_json_as_int64(const ss_json *value, int64_t *out) {
+    SS_ASSERT(value && out);
+    if (value->type != SS_JSON_NUMBER || !value->is_integer)
+        return ss__json_expected(value, "an integer within int64 range");
+    *out = value->integer;
+    return SS_OK;
+}
+
+SS_API ss_result ss_json_as_double(const ss_json *value, double *out) {
+    SS_ASSERT(value && out);
+    if (value->type != SS_JSON_NUMBER) return ss__json_expected(value, "a number");
+    *out = value->number;
+    return SS_OK;
+}
+
+SS_API ss_result ss_json_as_bool(const ss_json *value, int *out) {
+    SS_ASSERT(value && out);
+    if (value->type != SS_JSON_BOOL) return ss__json_expected(value, "true or false");
+    *out = value->boolean;
+    return SS_OK;
+}
+
+SS_API ss_result ss_json_as_string(const ss_json *value, const char **out, size_t *len) {
+    SS_ASSERT(value && out);
+    if (value->type != SS_JSON_STRING) return ss__json_expected(value, "a string");
+    *out = value->string;
+    if (len) *len = value->length;
+    return SS_OK;
+}
+
+/* The member key of object for the get_* family: NOT_FOUND or FORMAT with a detail. */
+SS_PRIVATE ss_result ss__json_member(const ss_json *object, const char *key, const ss_json **out) {
+    char path[256];
+    if (!object) return ss__fail(SS_ERR_NOT_FOUND, "%s: missing (no object to look in)", key);
+    if (object->type != SS_JSON_OBJECT) return ss__json_expected(object, "an object");
+    *out = ss_json_get(object, key);
+    if (*out) return SS_OK;
+    ss_json_path(object, path, sizeof path);
+    return ss__fail(SS_ERR_NOT_FOUND, "%s: %s%s%s (object at byte %zu): missing", object->source,
+                    path, path[0] ? "." : "", key, object->offset);
+}
+
+SS_API ss_result ss_json_get_int(const ss_json *object, const char *key, int *out) {
+    const ss_json *v = NULL;
+    ss_result r = ss__json_member(object, key, &v);
+    return r == SS_OK ? ss_json_as_int(v, out) : r;
+}
+
+SS_API ss_result ss_json_get_double(const ss_json *object, const char *key, double *out) {
+    const ss_json *v = NULL;
+    ss_result r = ss__json_member(object, key, &v);
+    return r == SS_OK ? ss_json_as_double(v, out) : r;
+}
+
+SS_API ss_result ss_json_get_bool(const ss_json *object, const char *key, int *out) {
+    const ss_json *v = NULL;
+    ss_result r = ss__json_member(object, key, &v);
+    return r == SS_OK ? ss_json_as_bool(v, out) : r;
+}
+
+SS_API ss_result ss_json_get_string(const ss_json *object, const char *key, const char **out) {
+    const ss_json *v = NULL;
+    ss_result r = ss__json_member(object, key, &v);
+    return r == SS_OK ? ss_json_as_string(v, out, NULL) : r;
+}
+
+/* The writer. Structure is tracked even after an error, so the programmer-error checks stay
+   exact; only the appends stop. */
+
+SS_API void ss_json_writer_init(ss_json_writer *w, int pretty) {
+    SS_MEMSET(w, 0, sizeof *w);
+    w->pretty = pretty != 0;
+}
+
+/* Record the first error only. */
+SS_PRIVATE void ss__jw_error(ss_json_writer *w, ss_result r) {
+    if (w->status == SS_OK) w->status = r;
+}
+
+SS_PRIVATE void ss__jw_append(ss_json_writer *w, const char *s, size_t n) {
+    if (w->status != SS_OK) return;
+    if (w->capacity - w->length <= n) { /* keep room for the NUL after the text */
+        size_t need;
+        char *grown;
+        if (!ss__add_size(w->length, n, &need) || !ss__add_size(need, 1, &need)) {
+            ss__jw_error(w, ss__fail(SS_ERR_OVERFLOW, "JSON writer: text overflows"));
+            return;
+        }
+        grown = (char *)ss__grow_array(w->text, &w->capacity, need < 256 ? 256 : need, 1);
+        if (!grown) {
+            ss__jw_error(w, ss__fail(SS_ERR_NOMEM, "JSON writer: no memory for %zu bytes", need));
+            return;
+        }
+        w->text = grown;
+    }
+    SS_MEMCPY(w->text + w->length, s, n);
+    w->length += n;
+    w->text[w->length] = '\0';
+}
+
+/* Pretty mode: a new line indented two spaces per open container. */
+SS_PRIVATE void ss__jw_newline(ss_json_writer *w) {
+    static const char spaces[] = "\n" /* 2 * SS_JSON_MAX_DEPTH spaces */
+        "                                                                "
+        "                                                                ";
+    if (w->pretty) ss__jw_append(w, spaces, 1 + 2 * (size_t)w->depth); /* depth <= 64 */
+}
+
+/* Punctuation before any value: the comma and line break in an array; in an object the key has
+   already written them. */
+SS_PRIVATE void ss__jw_before_value(ss_json_writer *w) {
+    if (w->depth == 0) {
+        SS_ASSERT(!w->done && "ss_json_writer: only one root value");
+        return;
+    }
+    if (w->is_object[w->depth]) {
+        SS_ASSERT(w->after_key && "ss_json_writer: a value in an object needs ss_json_write_key");
+        w->after_key = 0;
+        return;
+    }
+    if (w->has_items[w->depth]) ss__jw_append(w, ",", 1);
+    w->has_items[w->depth] = 1;
+    ss__jw_newline(w);
+}
+
+SS_PRIVATE void ss__jw_after_value(ss_json_writer *w) {
+    if (w->depth == 0) w->done = 1;
+}
+
+SS_PRIVATE ss_result ss__jw_begin(ss_json_writer *w, int object) {
+    ss__jw_before_value(w);
+    SS_ASSERT(w->depth < SS_JSON_MAX_DEPTH && "ss_json_writer: nesting deeper than the limit");
+    ss__jw_append(w, object ? "{" : "[", 1);
+    w->depth++;
+    w->is_object[w->depth] = (unsigned char)object;
+    w->has_items[w->depth] = 0;
+    return w->status;
+}
+
+SS_PRIVATE ss_result ss__jw_end(ss_json_writer *w, int object) {
+    SS_ASSERT(w->depth > 0 && w->is_object[w->depth] == object && !w->after_key &&
+              "ss_json_writer: end does not match begin, or a key has no value");
+    w->depth--;
+    if (w->has_items[w->depth + 1]) ss__jw_newline(w);
+    ss__jw_append(w, object ? "}" : "]", 1);
+    ss__jw_after_value(w);
+    return w->status;
+}
+
+SS_API ss_result ss_json_write_begin_object(ss_json_writer *w) { return ss__jw_begin(w, 1); }
+SS_API ss_result ss_json_write_end_object(ss_json_writer *w) { return ss__jw_end(w, 1); }
+SS_API ss_result ss_json_write_begin_array(ss_json_writer *w) { return ss__jw_begin(w, 0); }
+SS_API ss_result ss_json_write_end_array(ss_json_writer *w) { return ss__jw_end(w, 0); }
+
+/* A quoted, escaped string; bytes that are not UTF-8 set SS_ERR_INVALID. */
+SS_PRIVATE void ss__jw_quoted(ss_json_writer *w, const char *s, size_t len) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, run;
+    ss__jw_append(w, "\"", 1);
+    while (i < len) {
+        char esc[6];
+        size_t n;
+        uint32_t cp;
+        for (run = i; run < len && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '"' &&
+                      u[run] != '\\'; run++) {
+        }
+        ss__jw_append(w, s + i, run - i); /* plain ASCII goes out as one run */
+        i = run;
+        if (i == len) break;
+        if (u[i] >= 0x80) {
+            n = ss__utf8_decode(u + i, len - i, &cp);
+            if (n == 0) {
+                ss__jw_error(w, ss__fail(SS_ERR_INVALID, "JSON writer: string is not UTF-8 "
+                                         "(byte 0x%02X at %zu of it)", u[i], i));
+                return;
+            }
+            ss__jw_append(w, s + i, n);
+            i += n;
+            continue;
+        }
+        esc[0] = '\\';
+        n = 2;
+        switch (u[i]) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default: /* the other control characters */
+            esc[1] = 'u', esc[2] = '0', esc[3] = '0';
+            esc[4] = hex[u[i] >> 4], esc[5] = hex[u[i] & 15];
+            n = 6;
+        }
+        ss__jw_append(w, esc, n);
+        i++;
+    }
+    ss__jw_append(w, "\"", 1);
+}
+
+SS_API ss_result ss_json_write_key(ss_json_writer *w, const char *key) {
+    SS_ASSERT(w->depth > 0 && w->is_object[w->depth] && !w->after_key &&
+              "ss_json_writer: a key outside an object, or two keys in a row");
+    if (w->has_items[w->depth]) ss__jw_append(w, ",", 1);
+    w->has_items[w->depth] = 1;
+    ss__jw_newline(w);
+    ss__jw_quoted(w, key, strlen(key));
+    ss__jw_append(w, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
+    w->after_key = 1;
+    return w->status;
+}
+
+SS_API ss_result ss_json_write_string_n(ss_json_writer *w, const char *s, size_t len) {
+    ss__jw_before_value(w);
+    ss__jw_quoted(w, s, len);
+    ss__jw_after_value(w);
+    return w->status;
+}
+
+SS_API ss_result ss_json_write_string(ss_json_writer *w, const char *s) {
+    return ss_json_write_string_n(w, s, strlen(s));
+}
+
+SS_API ss_result ss_json_write_number(ss_json_writer *w, double value) {
+    char buf[40];
+    int precision;
+    ss__jw_before_value(w);
+    if (isnan(value) || isinf(value)) {
+        ss__jw_error(w, ss__fail(SS_ERR_NONFINITE, "JSON writer: %g has no JSON form (at byte "
+                                 "%zu)", value, w->length));
+    } else if (value == floor(value) && fabs(value) < 9007199254740992.0) {
+        snprintf(buf, sizeof buf, "%.0f", value); /* exact below 2^53; "-0" keeps the sign */
+        ss__jw_append(w, buf, strlen(buf));
+    } else {
+        /* %.17g always reads back to the same double; a shorter form that also does is kinder
+           to readers (0.1 rather than 0.10000000000000001). */
+        for (precision = 15; precision <= 17; precision++) {
+            snprintf(buf, sizeof buf, "%.*g", precision, value);
+            if (strtod(buf, NULL) == value) break;
+        }
+        ss__jw_append(w, buf, strlen(buf));
+    }
+    ss__jw_after_value(w);
+    return w->status;
+}
+
+SS_API ss_result ss_json_write_int(ss_json_writer *w, int64_t value) {
+    char buf[24];
+    ss__jw_before_value(w);
+    snprintf(buf, sizeof buf, "%lld", (long long)value);
+    ss__jw_append(w, buf, strlen(buf));
+    ss__jw_after_value(w);
+    return w->status;
+}
+
+SS_API ss_result ss_json_write_bool(ss_json_writer *w, int value) {
+    ss__jw_before_value(w);
+    ss__jw_append(w, value ? "true" : "false", value ? 4 : 5);
+    ss__jw_after_value(w);
+    return w->status;
+}
+
+SS_API ss_result ss_json_write_null(ss_json_writer *w) {
+    ss__jw_before_value(w);
+    ss__jw_append(w, "null", 4);
+    ss__jw_after_value(w);
+    return w->status;
+}
+
+SS_API ss_result ss_json_writer_finish(ss_json_writer *w) {
+    if (w->status != SS_OK) return w->status;
+    SS_ASSERT(w->depth == 0 && w->done && "ss_json_writer_finish before the value is complete");
+    return SS_OK;
+}
+
+SS_API void ss_json_writer_free(ss_json_writer *w) {
+    ss_free(w->text);
+    SS_MEMSET(w, 0, sizeof *w);
+}
+
+// >>safetensors (implementation) ------------------------------------------------------------------
+
+SS_API const char *ss_dtype_name(ss_dtype dtype) {
+    switch (dtype) {
+#define SS__DTYPE_NAME(name, text, size)                                                        \
+    case name:                                                                                  \
+        return text;
+        SS_DTYPE_LIST(SS__DTYPE_NAME)
+#undef SS__DTYPE_NAME
+    case SS_DTYPE_COUNT:
+        break;
+    }
+    return "?";
+}
+
+SS_API size_t ss_dtype_size(ss_dtype dtype) {
+    switch (dtype) {
+#define SS__DTYPE_SIZE(name, text, size)                                                        \
+    case name:                                                                                  \
+        return size;
+        SS_DTYPE_LIST(SS__DTYPE_SIZE)
+#undef SS__DTYPE_SIZE
+    case SS_DTYPE_COUNT:
+        break;
+    }
+    return 0;
+}
+
+SS_API int ss_dtype_is_float(ss_dtype dtype) {
+    return dtype == SS_DTYPE_F64 || dtype == SS_DTYPE_F32 || dtype == SS_DTYPE_F16 ||
+           dtype == SS_DTYPE_BF16 || dtype == SS_DTYPE_F8_E4M3 || dtype == SS_DTYPE_F8_E5M2;
+}
+
+SS_PRIVATE float ss__f32_from_bits(uint32_t bits) {
+    float f;
+    SS_MEMCPY(&f, &bits, sizeof f);
+    return f;
+}
+
+SS_API float ss_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (uint32_t)(h >> 10) & 0x1F, man = h & 0x3FFu;
+    if (exp == 0) { /* zero or subnormal: man * 2^-24, exact in a float */
+        float f = (float)man * (1.0f / 16777216.0f);
+        return sign ? -f : f;
+    }
+    if (exp == 31) return ss__f32_from_bits(sign | 0x7F800000u | (man << 13)); /* inf, NaN */
+    return ss__f32_from_bits(sign | ((exp + 112) << 23) | (man << 13)); /* rebias 15 -> 127 */
+}
+
+SS_API float ss_bf16_to_f32(uint16_t b) { return ss__f32_from_bits((uint32_t)b << 16); }
+
+/* e4m3fn (Micikevicius et al. 2022, "FP8 formats for deep learning"; PyTorch float8_e4m3fn):
+   1 sign, 4 exponent bits (bias 7), 3 mantissa bits; the top exponent still holds numbers up to
+   1.75 * 2^8 = 448, and only S.1111.111 is NaN. There is no infinity. */
+SS_API float ss_f8_e4m3_to_f32(uint8_t b) {
+    uint32_t sign = (uint32_t)(b >> 7) << 31, exp = (uint32_t)(b >> 3) & 0xF, man = b & 0x7u;
+    if (exp == 15 && man == 7) return ss__f32_from_bits(sign | 0x7FC00000u);
+    if (exp == 0) { /* zero or subnormal: man/8 * 2^(1-7) = man * 2^-9 */
+        float f = (float)man * (1.0f / 512.0f);
+        return sign ? -f : f;
+    }
+    return ss__f32_from_bits(sign | ((exp + 120) << 23) | (man << 20)); /* rebias 7 -> 127 */
+}
+
+/* e5m2 is binary16 with the low 8 mantissa bits dropped. */
+SS_API float ss_f8_e5m2_to_f32(uint8_t b) { return ss_f16_to_f32((uint16_t)(b << 8)); }
+
+/* Little-endian byte order by shifts: the same bytes whatever the host's byte order, so no
+   run-time endianness test is needed for the file's little-endian data. */
+SS_PRIVATE uint64_t ss__load_le64(const unsigned char *b) {
+    uint64_t v = 0;
+    int i;
+    for (i = 7; i >= 0; i--) v = (v << 8) | b[i];
+    return v;
+}
+SS_PRIVATE uint32_t ss__load_le32(const unsigned char *b) {
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+SS_PRIVATE void ss__store_le64(unsigned char *b, uint64_t v) {
+    int i;
+    for (i = 0; i < 8; i++, v >>= 8) b[i] = (unsigned char)(v & 0xFF);
+}
+
+/* n stored little-endian values of a float dtype -> float. */
+SS_PRIVATE void ss__to_f32(float *out, const unsigned char *in, size_t n, ss_dtype dtype) {
+    size_t i;
+    switch (dtype) {
+    case SS_DTYPE_F32:
+        for (i = 0; i < n; i++) out[i] = ss__f32_from_bits(ss__load_le32(in + 4 * i));
+        break;
+    case SS_DTYPE_F64:
+        for (i = 0; i < n; i++) {
+            uint64_t bits = ss__load_le64(in + 8 * i);
+            double d;
+            SS_MEMCPY(&d, &bits, sizeof d);
+            out[i] = (float)d;
+        }
+        break;
+    case SS_DTYPE_F16:
+        for (i = 0; i < n; i++) out[i] = ss_f16_to_f32((uint16_t)(in[2 * i] | in[2 * i + 1] << 8));
+        break;
+    case SS_DTYPE_BF16:
+        for (i = 0; i < n; i++) out[i] = ss_bf16_to_f32((uint16_t)(in[2 * i] | in[2 * i + 1] << 8));
+        break;
+    case SS_DTYPE_F8_E4M3:
+        for (i = 0; i < n; i++) out[i] = ss_f8_e4m3_to_f32(in[i]);
+        break;
+    case SS_DTYPE_F8_E5M2:
+        for (i = 0; i < n; i++) out[i] = ss_f8_e5m2_to_f32(in[i]);
+        break;
+    default:
+        SS_ASSERT(0 && "ss__to_f32: not a float dtype");
+    }
+}
+
+/* "[3, 4]" into buf (messages only). */
+SS_PRIVATE char *ss__shape_string(char *buf, size_t size, const int64_t *shape, int ndim) {
+    size_t used = 0;
+    int i;
+    buf[0] = '\0';
+    for (i = 0; i < ndim && used + 1 < size; i++) {
+        snprintf(buf + used, size - used, "%s%lld", i ? ", " : "[", (long long)shape[i]);
+        used += strlen(buf + used);
+    }
+    if (used + 1 < size) snprintf(buf + used, size - used, "%s]", ndim ? "" : "[");
+    return buf;
+}
+
+#ifndef SS_NO_STDIO
+
+#define SS__ST_CHUNK 16384 /* bytes converted per step when reading or writing tensor data */
+
+SS_PRIVATE int ss__cmp_cstr_ptr(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+SS_API ss_result ss_safetensors_write(const char *path, const ss_safetensors_tensor *tensors,
+                                      int count, const char *const *metadata, int metadata_pairs) {
+    static const char spaces[] = "       "; /* padding: at most 7 */
+    unsigned char len8[8], buf[SS__ST_CHUNK];
+    const char **names = NULL;
+    ss_json_writer jw;
+    ss_writer w;
+    ss_result r = SS_OK;
+    uint64_t offset = 0;
+    size_t pad, k, n, numel = 1, bytes;
+    int i, j, d;
+    SS_ASSERT(path && count >= 0 && metadata_pairs >= 0);
+    SS_ASSERT((count == 0 || tensors) && (metadata_pairs == 0 || metadata));
+    for (i = 0; i < count; i++) { /* everything is checked before a byte is written */
+        const ss_safetensors_tensor *t = &tensors[i];
+        if (!t->name) return ss__fail(SS_ERR_INVALID, "%s: tensor %d has no name", path, i);
+        if (strcmp(t->name, "__metadata__") == 0)
+            return ss__fail(SS_ERR_INVALID, "%s: \"__metadata__\" is reserved, not a tensor name",
+                            path);
+        if (t->ndim < 0 || t->ndim > SS_SAFETENSORS_MAX_DIMS)
+            return ss__fail(SS_ERR_INVALID, "%s: tensor '%s': ndim %d is outside 0..%d", path,
+                            t->name, t->ndim, SS_SAFETENSORS_MAX_DIMS);
+        for (d = 0, numel = 1; d < t->ndim; d++) {
+            if (t->shape[d] < 0)
+                return ss__fail(SS_ERR_INVALID, "%s: tensor '%s': dimension %d is %lld", path,
+                                t->name, d, (long long)t->shape[d]);
+            if ((uint64_t)t->shape[d] > SIZE_MAX ||
+                !ss__mul_size(numel, (size_t)t->shape[d], &numel))
+                return ss__fail(SS_ERR_OVERFLOW, "%s: tensor '%s': element count overflows", path,
+                                t->name);
+        }
+        if (!ss__mul_size(numel, 4, &bytes) || offset + bytes < offset ||
+            offset + bytes > (uint64_t)INT64_MAX)
+            return ss__fail(SS_ERR_OVERFLOW, "%s: tensor '%s': data size overflows", path, t->name);
+        offset += bytes;
+        if (numel > 0 && !t->data)
+            return ss__fail(SS_ERR_INVALID, "%s: tensor '%s' has no data", path, t->name);
+    }
+    for (i = 0; i < metadata_pairs; i++) {
+        SS_ASSERT(metadata[2 * i] && metadata[2 * i + 1]);
+        for (j = 0; j < i; j++)
+            if (strcmp(metadata[2 * i], metadata[2 * j]) == 0)
+                return ss__fail(SS_ERR_INVALID, "%s: metadata key '%s' given twice", path,
+                                metadata[2 * i]);
+    }
+    if (count > 1) { /* duplicate tensor names: sort a copy of the name pointers */
+        if (!ss__mul_size((size_t)count, sizeof *names, &bytes))
+            return ss__fail(SS_ERR_OVERFLOW, "%s: too many tensors", path);
+        names = (const char **)ss__malloc(bytes);
+        if (!names) return ss__fail(SS_ERR_NOMEM, "%s: no memory for %d tensor names", path, count);
+        for (i = 0; i < count; i++) names[i] = tensors[i].name;
+        qsort((void *)names, (size_t)count, sizeof *names, ss__cmp_cstr_ptr);
+        for (i = 1; i < count && r == SS_OK; i++)
+            if (strcmp(names[i], names[i - 1]) == 0)
+                r = ss__fail(SS_ERR_INVALID, "%s: tensor name '%s' given twice", path, names[i]);
+        ss_free((void *)names);
+        if (r != SS_OK) return r;
+    }
+
+    /* The header: {"__metadata__":{...}, name:{"dtype":"F32","shape":[..],"data_offsets":[b,e]}} */
+    ss_json_writer_init(&jw, 0);
+    ss_json_write_begin_object(&jw);
+    if (metadata_pairs > 0) {
+        ss_json_write_key(&jw, "__metadata__");
+        ss_json_write_begin_object(&jw);
+        for (i = 0; i < metadata_pairs; i++) {
+            ss_json_write_key(&jw, metadata[2 * i]);
+            ss_json_write_string(&jw, metadata[2 * i + 1]);
+        }
+        ss_json_write_end_object(&jw);
+    }
+    for (i = 0, offset = 0; i < count; i++) {
+        const ss_safetensors_tensor *t = &tensors[i];
+        ss_json_write_key(&jw, t->name);
+        ss_json_write_begin_object(&jw);
+        ss_json_write_key(&jw, "dtype");
+        ss_json_write_string(&jw, "F32");
+        ss_json_write_key(&jw, "shape");
+        ss_json_write_begin_array(&jw);
+        for (d = 0, numel = 1; d < t->ndim; d++) {
+            ss_json_write_int(&jw, t->shape[d]);
+            numel *= (size_t)t->shape[d]; /* checked above */
+        }
+        ss_json_write_end_array(&jw);
+        ss_json_write_key(&jw, "data_offsets");
+        ss_json_write_begin_array(&jw);
+        ss_json_write_int(&jw, (int64_t)offset);
+        offset += 4 * (uint64_t)numel;
+        ss_json_write_int(&jw, (int64_t)offset);
+        ss_json_write_end_array(&jw);
+        ss_json_write_end_object(&jw);
+    }
+    ss_json_write_end_object(&jw);
+    r = ss_json_writer_finish(&jw);
+    if (r != SS_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%.200s", ss_last_error_detail());
+        ss_json_writer_free(&jw);
+        return ss__fail(r, "%s: header: %s", path, why);
+    }
+    /* pad with spaces so that the data starts on an 8-byte boundary, as upstream writers do */
+    pad = (8 - jw.length % 8) % 8;
+    ss__store_le64(len8, (uint64_t)(jw.length + pad));
+
+    r = ss_writer_init(&w, path);
+    if (r != SS_OK) {
+        ss_json_writer_free(&jw);
+        return r;
+    }
+    ss_writer_write(&w, len8, 8);
+    ss_writer_write(&w, jw.text, jw.length);
+    ss_writer_write(&w, spaces, pad);
+    ss_json_writer_free(&jw);
+    for (i = 0; i < count && w.status == SS_OK; i++) {
+        const ss_safetensors_tensor *t = &tensors[i];
+        for (d = 0, numel = 1; d < t->ndim; d++) numel *= (size_t)t->shape[d];
+        for (k = 0; k < numel && w.status == SS_OK; k += n) {
+            size_t q;
+            n = numel - k < SS__ST_CHUNK / 4 ? numel - k : SS__ST_CHUNK / 4;
+            for (q = 0; q < n; q++) {
+                uint32_t bits;
+                SS_MEMCPY(&bits, &t->data[k + q], 4);
+                buf[4 * q] = (unsigned char)(bits & 0xFF);
+                buf[4 * q + 1] = (unsigned char)((bits >> 8) & 0xFF);
+                buf[4 * q + 2] = (unsigned char)((bits >> 16) & 0xFF);
+                buf[4 * q + 3] = (unsigned char)(bits >> 24);
+            }
+            ss_writer_write(&w, buf, 4 * n);
+        }
+    }
+    r = ss_writer_commit(&w);
+    ss_writer_free(&w);
+    return r;
+}
+
+SS_API ss_result ss_safetensors_write_params(const char *path, const ss_params *p,
+                                             const char *const *metadata, int metadata_pairs) {
+    ss_safetensors_tensor *ts;
+    size_t bytes;
+    ss_result r;
+    int i, d;
+    SS_ASSERT(p->param && "ss_safetensors_write_params before ss_params_init");
+    if (!ss__mul_size((size_t)p->count, sizeof *ts, &bytes))
+        return ss__fail(SS_ERR_OVERFLOW, "%s: too many tensors", path);
+    ts = (ss_safetensors_tensor *)ss__malloc(bytes);
+    if (!ts) return ss__fail(SS_ERR_NOMEM, "%s: no memory for %d tensor entries", path, p->count);
+    for (i = 0; i < p->count; i++) {
+        const ss_tensor *t = &p->tensors[i];
+        SS_MEMSET(&ts[i], 0, sizeof ts[i]);
+        ts[i].name = t->name;
+        ts[i].ndim = t->ndim;
+        for (d = 0; d < t->ndim; d++) ts[i].shape[d] = t->shape[d];
+        ts[i].data = p->param + t->offset;
+    }
+    r = ss_safetensors_write(path, ts, p->count, metadata, metadata_pairs);
+    ss_free(ts);
+    return r;
+}
+
+/* Overflow-checked uint64 product. */
+SS_PRIVATE int ss__mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
+    if (b != 0 && a > UINT64_MAX / b) return 0;
+    *out = a * b;
+    return 1;
+}
+
+/* A non-negative integer of the header (a shape entry or an offset), else SS_ERR_FORMAT. */
+SS_PRIVATE ss_result ss__st_count(const ss_safetensors *st, const ss_json *v, const char *name,
+                                  const char *what, size_t i, uint64_t *out) {
+    char got[40];
+    if (v->type == SS_JSON_NUMBER && v->is_integer && v->integer >= 0) {
+        *out = (uint64_t)v->integer;
+        return SS_OK;
+    }
+    if (v->type == SS_JSON_NUMBER)
+        snprintf(got, sizeof got, "%.17g", v->number);
+    else
+        snprintf(got, sizeof got, "a %s", ss_json_type_name(v->type));
+    return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s': %s[%zu] (header byte %zu) must be a "
+                    "non-negative integer, got %s", st->path, name, what, i, v->offset, got);
+}
+
+/* Check one header entry `name: {"dtype", "shape", "data_offsets"}` and fill e. */
+SS_PRIVATE ss_result ss__st_entry(const ss_safetensors *st, const ss_json *m, uint64_t data_size,
+                                  ss_safetensors_entry *e) {
+    const char *path = st->path, *name = m->key;
+    const ss_json *dtype = NULL, *shape = NULL, *offsets = NULL;
+    uint64_t begin, end, bytes, numel = 1, dim;
+    char sbuf[160];
+    size_t i;
+    int t;
+    ss_result r;
+    SS_MEMSET(e, 0, sizeof *e);
+    if (strlen(name) != m->key_length)
+        return ss__fail(SS_ERR_FORMAT, "%s: a tensor name (header byte %zu) contains a NUL byte",
+                        path, m->offset);
+    if (m->type != SS_JSON_OBJECT)
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' (header byte %zu): entry is a %s, "
+                        "expected an object", path, name, m->offset, ss_json_type_name(m->type));
+    for (i = 0; i < m->length; i++) {
+        const ss_json *c = &m->children[i];
+        if (strcmp(c->key, "dtype") == 0 && c->key_length == 5)
+            dtype = c;
+        else if (strcmp(c->key, "shape") == 0 && c->key_length == 5)
+            shape = c;
+        else if (strcmp(c->key, "data_offsets") == 0 && c->key_length == 12)
+            offsets = c;
+        else
+            return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' (header byte %zu): unexpected key "
+                            "\"%s\" (an entry holds exactly dtype, shape and data_offsets)",
+                            path, name, c->offset, c->key);
+    }
+    if (!dtype || !shape || !offsets)
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' (header byte %zu): missing \"%s\"", path,
+                        name, m->offset, !dtype ? "dtype" : !shape ? "shape" : "data_offsets");
+
+    if (dtype->type != SS_JSON_STRING)
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s': dtype (header byte %zu) is a %s, "
+                        "expected a string", path, name, dtype->offset,
+                        ss_json_type_name(dtype->type));
+    for (t = 0; t < SS_DTYPE_COUNT; t++)
+        if (strcmp(dtype->string, ss_dtype_name((ss_dtype)t)) == 0 &&
+            strlen(dtype->string) == dtype->length)
+            break;
+    if (t == SS_DTYPE_COUNT)
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s': unknown dtype \"%.40s\" (header byte %zu)",
+                        path, name, dtype->string, dtype->offset);
+    e->dtype = (ss_dtype)t;
+
+    if (shape->type != SS_JSON_ARRAY)
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s': shape (header byte %zu) is a %s, "
+                        "expected an array", path, name, shape->offset,
+                        ss_json_type_name(shape->type));
+    if (shape->length > SS_SAFETENSORS_MAX_DIMS)
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s': %zu dimensions (header byte %zu), at "
+                        "most %d supported", path, name, shape->length, shape->offset,
+                        SS_SAFETENSORS_MAX_DIMS);
+    e->ndim = (int)shape->length;
+    for (i = 0; i < SS_SAFETENSORS_MAX_DIMS; i++) e->shape[i] = 1;
+    for (i = 0; i < shape->length; i++) {
+        r = ss__st_count(st, &shape->children[i], name, "shape", i, &dim);
+        if (r != SS_OK) return r;
+        e->shape[i] = (int64_t)dim;
+        if (!ss__mul_u64(numel, dim, &numel))
+            return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s': shape (header byte %zu) has more "
+                            "than 2^64 elements", path, name, shape->offset);
+    }
+    e->numel = numel;
+
+    if (offsets->type != SS_JSON_ARRAY || offsets->length != 2)
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s': data_offsets (header byte %zu) must be "
+                        "an array [begin, end]", path, name, offsets->offset);
+    r = ss__st_count(st, &offsets->children[0], name, "data_offsets", 0, &begin);
+    if (r == SS_OK) r = ss__st_count(st, &offsets->children[1], name, "data_offsets", 1, &end);
+    if (r != SS_OK) return r;
+    if (begin > end || end > data_size)
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] (header byte "
+                        "%zu) do not fit the %llu-byte data buffer", path, name,
+                        (unsigned long long)begin, (unsigned long long)end, offsets->offset,
+                        (unsigned long long)data_size);
+    if (!ss__mul_u64(numel, ss_dtype_size(e->dtype), &bytes) || bytes != end - begin)
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' (header byte %zu): shape %s of %s needs "
+                        "%llu elements of %zu bytes, but data_offsets [%llu, %llu] span %llu bytes",
+                        path, name, m->offset,
+                        ss__shape_string(sbuf, sizeof sbuf, e->shape, e->ndim),
+                        ss_dtype_name(e->dtype), (unsigned long long)numel,
+                        ss_dtype_size(e->dtype), (unsigned long long)begin,
+                        (unsigned long long)end, (unsigned long long)(end - begin));
+    e->name = name;
+    e->offset = 8 + st->header_size + begin;
+    e->size = bytes;
+    e->header_offset = m->offset;
+    return SS_OK;
+}
+
+/* The reserved member (an exact match: a key with a NUL after these bytes is a tensor name). */
+SS_PRIVATE int ss__st_is_metadata(const ss_json *m) {
+    return m->key_length == 12 && memcmp(m->key, "__metadata__", 12) == 0;
+}
+
+SS_PRIVATE int ss__st_cmp_offset(const void *a, const void *b) {
+    const ss_safetensors_entry *x = *(const ss_safetensors_entry *const *)a;
+    const ss_safetensors_entry *y = *(const ss_safetensors_entry *const *)b;
+    if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+    return x->size < y->size ? -1 : x->size > y->size;
+}
+
+SS_PRIVATE int ss__st_cmp_name(const void *a, const void *b) {
+    return strcmp((*(const ss_safetensors_entry *const *)a)->name,
+                  (*(const ss_safetensors_entry *const *)b)->name);
+}
+
+/* Parse and check the header text; fills everything but path, file and the sizes. */
+SS_PRIVATE ss_result ss__st_header(ss_safetensors *st, const char *text, size_t n) {
+    const ss_json *root, *m;
+    const ss_safetensors_entry *reach = NULL; /* the entry that reaches furthest so far */
+    uint64_t data_size = st->file_size - 8 - st->header_size;
+    size_t i, tensors = 0, bytes, name_len = strlen(st->path);
+    char *source;
+    ss_result r;
+    /* JSON messages read "<path> header:<line>:<col> (byte N)": N counts from the header start */
+    source = (char *)ss__malloc(name_len + 8);
+    if (!source) return ss__fail(SS_ERR_NOMEM, "%s: no memory for the file name", st->path);
+    SS_MEMCPY(source, st->path, name_len);
+    SS_MEMCPY(source + name_len, " header", 8);
+    r = ss_json_parse(&st->header, text, n, source);
+    ss_free(source);
+    if (r != SS_OK) return r;
+    root = ss_json_root(&st->header);
+    if (root->type != SS_JSON_OBJECT)
+        return ss__fail(SS_ERR_FORMAT, "%s: the header (file byte 8) is a JSON %s, expected an "
+                        "object", st->path, ss_json_type_name(root->type));
+    for (i = 0; i < root->length; i++)
+        if (!ss__st_is_metadata(&root->children[i])) tensors++;
+    if (tensors > (size_t)INT_MAX)
+        return ss__fail(SS_ERR_FORMAT, "%s: %zu tensors, too many", st->path, tensors);
+    if (!ss__mul_size(tensors, sizeof *st->entries, &bytes))
+        return ss__fail(SS_ERR_OVERFLOW, "%s: too many tensors", st->path);
+    st->entries = (ss_safetensors_entry *)ss__malloc(bytes);
+    if (!st->entries || !ss__mul_size(tensors, sizeof *st->by_name, &bytes) ||
+        !(st->by_name = (const ss_safetensors_entry **)ss__malloc(bytes)))
+        return ss__fail(SS_ERR_NOMEM, "%s: no memory for %zu tensor entries", st->path, tensors);
+    for (i = 0; i < root->length; i++) {
+        m = &root->children[i];
+        if (ss__st_is_metadata(m)) {
+            size_t j;
+            if (m->type != SS_JSON_OBJECT)
+                return ss__fail(SS_ERR_FORMAT, "%s: __metadata__ (header byte %zu) is a %s, "
+                                "expected an object of strings", st->path, m->offset,
+                                ss_json_type_name(m->type));
+            for (j = 0; j < m->length; j++)
+                if (m->children[j].type != SS_JSON_STRING)
+                    return ss__fail(SS_ERR_FORMAT, "%s: __metadata__.%s (header byte %zu) is a "
+                                    "%s, expected a string", st->path, m->children[j].key,
+                                    m->children[j].offset, ss_json_type_name(m->children[j].type));
+            st->metadata = m;
+            continue;
+        }
+        r = ss__st_entry(st, m, data_size, &st->entries[st->count]);
+        if (r != SS_OK) return r;
+        st->by_name[st->count] = &st->entries[st->count];
+        st->count++;
+    }
+    /* No two tensors may share a byte: in order of their first byte, each must start at or after
+       the furthest end so far (touching is fine, and so are empty tensors between others). */
+    qsort((void *)st->by_name, (size_t)st->count, sizeof *st->by_name, ss__st_cmp_offset);
+    for (i = 0; i < (size_t)st->count; i++) {
+        const ss_safetensors_entry *e = st->by_name[i];
+        if (reach && e->offset < reach->offset + reach->size)
+            return ss__fail(SS_ERR_FORMAT, "%s: tensors '%s' (data bytes %llu..%llu) and '%s' "
+                            "(data bytes %llu..%llu) overlap", st->path, reach->name,
+                            (unsigned long long)(reach->offset - 8 - st->header_size),
+                            (unsigned long long)(reach->offset + reach->size - 8 - st->header_size),
+                            e->name, (unsigned long long)(e->offset - 8 - st->header_size),
+                            (unsigned long long)(e->offset + e->size - 8 - st->header_size));
+        if (!reach || e->offset + e->size > reach->offset + reach->size) reach = e;
+    }
+    qsort((void *)st->by_name, (size_t)st->count, sizeof *st->by_name, ss__st_cmp_name);
+    return SS_OK;
+}
+
+SS_API ss_result ss_safetensors_open(ss_safetensors *st, const char *path) {
+    unsigned char len8[8];
+    char *text = NULL;
+    FILE *f;
+    long end;
+    ss_result r;
+    SS_MEMSET(st, 0, sizeof *st);
+    st->path = ss__strdup(path);
+    if (!st->path) return ss__fail(SS_ERR_NOMEM, "%s: no memory for the file name", path);
+    f = fopen(path, "rb");
+    if (!f) {
+        r = ss__fail(SS_ERR_IO, "%s: cannot open for reading (%s)", path, strerror(errno));
+        ss_safetensors_close(st);
+        return r;
+    }
+    st->file = f;
+    /* the size by seeking to the end: ftell returns a long (64 bits on LP64 systems) */
+    if (fseek(f, 0, SEEK_END) != 0 || (end = ftell(f)) < 0) {
+        r = ss__fail(SS_ERR_IO, "%s: cannot find the file size (%s)", path, strerror(errno));
+    } else if ((st->file_size = (uint64_t)end) < 8) {
+        r = ss__fail(SS_ERR_FORMAT, "%s: the file is %llu bytes, shorter than the 8-byte header "
+                     "length", path, (unsigned long long)st->file_size);
+    } else if (fseek(f, 0, SEEK_SET) != 0 || fread(len8, 1, 8, f) != 8) {
+        r = ss__fail(SS_ERR_IO, "%s: cannot read the header length (bytes 0..7)", path);
+    } else if ((st->header_size = ss__load_le64(len8)) > SS_SAFETENSORS_MAX_HEADER) {
+        r = ss__fail(SS_ERR_FORMAT, "%s: header length %llu (bytes 0..7) is over the limit of %d "
+                     "bytes", path, (unsigned long long)st->header_size, SS_SAFETENSORS_MAX_HEADER);
+    } else if (st->header_size > st->file_size - 8) {
+        r = ss__fail(SS_ERR_FORMAT, "%s: header length %llu (bytes 0..7) runs past the end of the "
+                     "%llu-byte file", path, (unsigned long long)st->header_size,
+                     (unsigned long long)st->file_size);
+    } else if (!(text = (char *)ss__malloc((size_t)st->header_size))) {
+        r = ss__fail(SS_ERR_NOMEM, "%s: no memory for the %llu-byte header", path,
+                     (unsigned long long)st->header_size);
+    } else if (fread(text, 1, (size_t)st->header_size, f) != (size_t)st->header_size) {
+        r = ss__fail(SS_ERR_IO, "%s: cannot read the %llu-byte header at byte 8", path,
+                     (unsigned long long)st->header_size);
+    } else {
+        r = ss__st_header(st, text, (size_t)st->header_size);
+    }
+    ss_free(text);
+    if (r != SS_OK) ss_safetensors_close(st);
+    return r;
+}
+
+SS_API int ss_safetensors_find(const ss_safetensors *st, const char *name) {
+    int lo = 0, hi = st->count - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(st->by_name[mid]->name, name);
+        if (c == 0) return (int)(st->by_name[mid] - st->entries);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+SS_API const char *ss_safetensors_metadata(const ss_safetensors *st, const char *key) {
+    const ss_json *v = ss_json_get(st->metadata, key);
+    return v ? v->string : NULL;
+}
+
+SS_API ss_result ss_safetensors_read_f32(ss_safetensors *st, int index, float *out,
+                                         size_t out_numel) {
+    unsigned char buf[SS__ST_CHUNK];
+    const ss_safetensors_entry *e;
+    FILE *f = (FILE *)st->file;
+    size_t esize, step, done = 0;
+    SS_ASSERT(f && index >= 0 && index < st->count && (out || out_numel == 0));
+    e = &st->entries[index];
+    if ((uint64_t)out_numel != e->numel)
+        return ss__fail(SS_ERR_INVALID, "%s: tensor '%s' has %llu elements, the buffer %zu",
+                        st->path, e->name, (unsigned long long)e->numel, out_numel);
+    if (!ss_dtype_is_float(e->dtype))
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' is %s, not a floating-point type",
+                        st->path, e->name, ss_dtype_name(e->dtype));
+    if (e->numel == 0) return SS_OK;
+    if (e->offset > (uint64_t)LONG_MAX)
+        return ss__fail(SS_ERR_IO, "%s: tensor '%s' starts at byte %llu, beyond what fseek "
+                        "reaches here (long is %d bits)", st->path, e->name,
+                        (unsigned long long)e->offset, (int)(sizeof(long) * CHAR_BIT));
+    if (fseek(f, (long)e->offset, SEEK_SET) != 0)
+        return ss__fail(SS_ERR_IO, "%s: tensor '%s': cannot seek to byte %llu (%s)", st->path,
+                        e->name, (unsigned long long)e->offset, strerror(errno));
+    esize = ss_dtype_size(e->dtype);
+    step = SS__ST_CHUNK / esize;
+    while (done < out_numel) {
+        size_t n = out_numel - done < step ? out_numel - done : step;
+        size_t got = fread(buf, esize, n, f);
+        if (got != n) {
+            int failed = ferror(f);
+            clearerr(f);
+            return ss__fail(SS_ERR_IO, "%s: tensor '%s' (file bytes %llu..%llu): %s at file byte "
+                            "%llu", st->path, e->name, (unsigned long long)e->offset,
+                            (unsigned long long)(e->offset + e->size),
+                            failed ? "read error" : "the file ends (truncated after open)",
+                            (unsigned long long)(e->offset + (done + got) * esize));
+        }
+        ss__to_f32(out + done, buf, n, e->dtype);
+        done += n;
+    }
+    return SS_OK;
+}
+
+SS_API ss_result ss_safetensors_load_params(ss_safetensors *st, ss_params *p, int strict) {
+    char want[160], have[160];
+    int i, d, j;
+    ss_result r;
+    SS_ASSERT(p->param && "ss_safetensors_load_params before ss_params_init");
+    for (i = 0; i < p->count; i++) { /* everything is checked before any data is read */
+        const ss_tensor *t = &p->tensors[i];
+        const ss_safetensors_entry *e;
+        int64_t shape[SS_MAX_DIMS];
+        int same;
+        j = ss_safetensors_find(st, t->name);
+        if (j < 0)
+            return ss__fail(SS_ERR_NOT_FOUND, "%s: tensor '%s' is missing", st->path, t->name);
+        e = &st->entries[j];
+        for (d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
+        same = e->ndim == t->ndim;
+        for (d = 0; same && d < t->ndim; d++) same = e->shape[d] == shape[d];
+        if (!same)
+            return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' has shape %s in the file, the model "
+                            "expects %s", st->path, t->name,
+                            ss__shape_string(have, sizeof have, e->shape, e->ndim),
+                            ss__shape_string(want, sizeof want, shape, t->ndim));
+    }
+    for (j = 0; strict && j < st->count; j++)
+        if (ss_params_find(p, st->entries[j].name) < 0)
+            return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' (header byte %zu) is not in the model",
+                            st->path, st->entries[j].name, st->entries[j].header_offset);
+    for (i = 0; i < p->count; i++) {
+        r = ss_safetensors_read_f32(st, ss_safetensors_find(st, p->tensors[i].name),
+                                    ss_params_data(p, i), p->tensors[i].numel);
+        if (r != SS_OK) return r;
+    }
+    return SS_OK;
+}
+
+SS_API void ss_safetensors_close(ss_safetensors *st) {
+    if (st->file) fclose((FILE *)st->file);
+    ss_free(st->path);
+    ss_free(st->entries);
+    ss_free((void *)st->by_name);
+    ss_json_doc_free(&st->header);
+    SS_MEMSET(st, 0, sizeof *st);
+}
+
+#endif /* SS_NO_STDIO */
 
 #endif /* SS__IMPLEMENTED */
 #endif /* SS_IMPLEMENTATION */
