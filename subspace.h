@@ -26,7 +26,9 @@
    | SS_MALLOC/REALLOC/FREE | libc          | implementation TU      | allocator; define all three or none        |
    | SS_ASSERT(x)        | assert(x)        | implementation TU      | programmer-error check                     |
    | SS_MEMCPY/SS_MEMSET | libc             | implementation TU      | memory copy and fill                       |
-   | SS_SQRTF, SS_EXPF, SS_TANHF, SS_POWF, SS_SQRT, SS_LOG, SS_COS, SS_SIN | libm | implementation TU | math |
+   | SS_LM_CHUNK         | 256              | implementation TU      | rows of LM logits computed at once         |
+   | SS_SQRTF, SS_EXPF   | libm             | implementation TU      | the math group; also SS_TANHF, SS_POWF,    |
+   |                     |                  |                        | SS_SQRT, SS_LOG, SS_COS, SS_SIN            |
    | SS_USE_CBLAS        | off              | implementation TU      | ss_gemm calls cblas_sgemm (<cblas.h>)      |
    | SS_SGEMM(...)       | undefined        | implementation TU      | plug in any BLAS: see section 4            |
    | SS_NO_STDIO         | off              | implementation TU      | drop the FILE*-based read/write helpers    |
@@ -41,6 +43,7 @@
    L  layers                     V  vocabulary size             F   feed-forward hidden size
    Cq  query latent rank         Ckv key-value latent rank      Co  output latent rank (MLA-o)
    IC, OC  input and output features of a linear layer           P   rows of the RoPE tables
+   Rf  ffn_rank (decomposed FFN)  Rv  vocab_rank (vocabulary subspace)
    foo / dfoo      a buffer and its gradient (same shape)
    l_foo / dl_foo  the slice of foo (or dfoo) that belongs to one layer, inside layer loops
    Linear weights are (OC, IC) as in PyTorch's nn.Linear: out = inp @ weight^T + bias.
@@ -69,7 +72,9 @@
      ss_linear_forward    -> ffn_out (BT,D)                 W_out
      x += ffn_out
    MHA replaces the five latent calls with one fused qkv_proj (D -> 3*H*Dh); MLA keeps one o_proj.
-   examples/layer_tour.c runs exactly the attention half of this list and checks its gradients.
+   ss_mlao_forward (section 6) runs the attention half of this list, ss_ffn_forward the FFN half,
+   ss_model_forward (section 7) the whole block for every layer, then the head.
+   examples/layer_tour.c runs exactly the attention half from the ops and checks its gradients.
 
    CONTENTS (grep -n '^// >>' subspace.h is the map; interface and implementation use the same order)
    ========
@@ -80,13 +85,16 @@
    5. >>ops        forward/backward pairs:
                    >>embedding >>linear >>rmsnorm >>rope >>attention >>swiglu >>tanh
                    >>dropout >>crossentropy
-   10. >>json     strict RFC 8259 reader with byte offsets in every error, and a writer
+   6. >>layers     attention and FFN layers: >>mha >>mla >>mlao >>ffn
+   7. >>model      config, parameter registry under PyTorch names, encoder forward/backward, heads
+   10. >>json      strict RFC 8259 reader with byte offsets in every error, and a writer
        >>safetensors  reader (header only at open, one tensor at a time; F32/F16/BF16/F8) and writer
-   (6. layers, 7. model, 8. training, 9. tokenizer, 11. SVD: later releases)
+   (8. training, 9. tokenizer, 11. SVD: later releases)
 
    RECENT CHANGES
    ==============
    0.1.0  first release: error model, RNG, parameter registry, GEMM core, ops with checked backward,
+          MHA/MLA/MLA-o layers and the encoder model with MLM, causal-LM and classifier heads,
           strict JSON, safetensors reading and writing.
 
    LICENCE: MIT, at the end of the file.
@@ -399,6 +407,456 @@ SS_API void ss_crossentropy_forward(ss_ce_stats *stats, float *losses, float *pr
    gradients of several micro-batches add up to one mean. */
 SS_API void ss_crossentropy_backward(float *dlogits, float dloss, const float *probs,
                                      const int *targets, int N, int V);
+
+// >>layers ========================================================================================
+// 6. Layers: the three attention variants and the feed-forward network, each a forward/backward
+//    pair built only from the ops of section 5. The argument order is the ops' order:
+//      forward (out, activations, inputs, weights, RoPE tables, dims)
+//      backward(dinp, weight grads, gradient scratch, dout, forward inputs, activations, weights,
+//               RoPE tables, dims)
+//    Every backward ADDS (+=) into dinp and into the weight gradients, and overwrites its own
+//    gradient scratch (it zeroes it first). All three attention variants run the one shared core
+//    ss_attention_forward/backward; they differ only in how q, k, v enter it and how its output
+//    leaves. Weights, activations and gradient scratch are small structs of pointers: the model
+//    points them into its blocks (section 7), and a test or an embedder can point them anywhere.
+//
+//    One variant per layer, fields named after the seed's PyTorch modules:
+//      MHA    qkv_proj (D -> 3*H*Dh, rows [q heads | k heads | v heads]), o_proj (H*Dh -> D)
+//      MLA    qkv_a_proj (D -> Cq+Ckv), q_a_norm, kv_a_norm, q_b_proj (Cq -> H*Dh),
+//             kv_b_proj (Ckv -> 2*H*Dh, rows [all k heads | all v heads]), o_proj (H*Dh -> D)
+//      MLA-o  as MLA, with o_a_proj (H*Dh -> Co, no bias) then o_b_proj (Co -> D) for o_proj
+//    attention_bias gives a bias to qkv_proj, o_proj, qkv_a_proj and o_b_proj only (SPEC 1.5);
+//    q_b_proj, kv_b_proj and o_a_proj never have one. RoPE turns the first Dr dims of every q and
+//    k head; v is never turned.
+
+/* Which attention a layer runs (chosen per layer by ss_config_attn_kind). */
+typedef enum ss_attn_kind {
+    SS_ATTN_MHA,  /* standard multi-head attention, fused qkv_proj */
+    SS_ATTN_MLA,  /* multi-head latent attention: q and kv through shared normalised latents */
+    SS_ATTN_MLA_O /* MLA plus a shared output latent: o_a_proj then o_b_proj */
+} ss_attn_kind;
+
+/* Parameters of one attention layer (or, the same struct, their gradients: `dw`). A field a
+   variant does not use is NULL; a bias is NULL when attention_bias is off. */
+typedef struct ss_attn_weights {
+    float *qkv_proj_weight;   /* MHA (3*H*Dh, D): rows [q heads | k heads | v heads] */
+    float *qkv_proj_bias;     /* MHA (3*H*Dh) or NULL */
+    float *qkv_a_proj_weight; /* MLA, MLA-o (Cq+Ckv, D): rows [query latent | key-value latent] */
+    float *qkv_a_proj_bias;   /* MLA, MLA-o (Cq+Ckv) or NULL */
+    float *q_a_norm_weight;   /* MLA, MLA-o (Cq) RMSNorm gain of the query latent */
+    float *kv_a_norm_weight;  /* MLA, MLA-o (Ckv) RMSNorm gain of the key-value latent */
+    float *q_b_proj_weight;   /* MLA, MLA-o (H*Dh, Cq) */
+    float *kv_b_proj_weight;  /* MLA, MLA-o (2*H*Dh, Ckv): rows [all k heads | all v heads] */
+    float *o_proj_weight;     /* MHA, MLA (D, H*Dh) */
+    float *o_proj_bias;       /* MHA, MLA (D) or NULL */
+    float *o_a_proj_weight;   /* MLA-o (Co, H*Dh): every head into the shared output latent */
+    float *o_b_proj_weight;   /* MLA-o (D, Co) */
+    float *o_b_proj_bias;     /* MLA-o (D) or NULL */
+} ss_attn_weights;
+
+/* Activations of one attention layer, written by forward and read by backward. Rows are the
+   B*T tokens of the batch, batch-major. Only the variant's own fields are needed. */
+typedef struct ss_attn_acts {
+    float *qkv;               /* MHA (B,T,3*H*Dh) qkv_proj output */
+    float *q_lat;             /* MLA, MLA-o (B,T,Cq) qkv_a_proj rows [0,Cq) */
+    float *kv_lat;            /* MLA, MLA-o (B,T,Ckv) qkv_a_proj rows [Cq,Cq+Ckv) */
+    float *q_rstd;            /* MLA, MLA-o (B,T) q_a_norm's 1/rms, cached for backward */
+    float *kv_rstd;           /* MLA, MLA-o (B,T) kv_a_norm's 1/rms */
+    float *q_latn;            /* MLA, MLA-o (B,T,Cq) q_a_norm output */
+    float *kv_latn;           /* MLA, MLA-o (B,T,Ckv) kv_a_norm output */
+    float *q;                 /* MLA, MLA-o (B,T,H*Dh) q_b_proj output */
+    float *kv;                /* MLA, MLA-o (B,T,2*H*Dh) kv_b_proj output [k heads | v heads] */
+    float *q_rot;             /* all (B,T,H,Dh) queries after RoPE */
+    float *k_rot;             /* all (B,T,H,Dh) keys after RoPE */
+    float *att;               /* all (B,H,T,T) softmax probabilities */
+    float *att_drop;          /* all (B,H,T,T) probabilities after dropout; NULL if never used */
+    unsigned char *drop_mask; /* all (B,H,T,T) dropout keep mask; NULL if never used */
+    float *ctx;               /* all (B,T,H*Dh) attention output, heads concatenated */
+    float *o_lat;             /* MLA-o (B,T,Co) o_a_proj output: the shared output latent */
+} ss_attn_acts;
+
+/* Gradient scratch of one attention layer: dfoo is the gradient of ss_attn_acts.foo. Backward
+   overwrites it, so one set serves every layer of a model. */
+typedef struct ss_attn_grads {
+    float *dqkv;     /* MHA (B,T,3*H*Dh) */
+    float *dq_lat;   /* MLA, MLA-o (B,T,Cq) */
+    float *dkv_lat;  /* MLA, MLA-o (B,T,Ckv) */
+    float *dq_latn;  /* MLA, MLA-o (B,T,Cq) */
+    float *dkv_latn; /* MLA, MLA-o (B,T,Ckv) */
+    float *dq;       /* MLA, MLA-o (B,T,H*Dh) */
+    float *dkv;      /* MLA, MLA-o (B,T,2*H*Dh) */
+    float *dq_rot;   /* all (B,T,H,Dh) */
+    float *dk_rot;   /* all (B,T,H,Dh) */
+    float *datt;     /* all (B,H,T,T) */
+    float *dctx;     /* all (B,T,H*Dh) */
+    float *do_lat;   /* MLA-o (B,T,Co) */
+} ss_attn_grads;
+
+/* Sizes and switches of one attention call (the model fills it from its config). */
+typedef struct ss_attn_dims {
+    int B, T;         /* batch rows and sequence length of this call; T <= P */
+    int D, H, Dh, Dr; /* model width, heads, head size, RoPE dims (first Dr of each head; even) */
+    int Cq, Ckv, Co;  /* latent ranks: Cq, Ckv for MLA and MLA-o, Co for MLA-o; MHA ignores them */
+    int P;            /* rows of the RoPE tables (max_position_embeddings) */
+    float eps;        /* rms_norm_eps of q_a_norm and kv_a_norm */
+    int causal;       /* nonzero: query t sees keys 0..t only */
+    float dropout_p;  /* attention-probability dropout in [0,1); 0 outside training. With p > 0,
+                         acts.att_drop and acts.drop_mask and rng are required */
+} ss_attn_dims;
+
+// >>mha ===========================================================================================
+/* Multi-head attention (Vaswani et al. 2017) with RoPE, the seed's dense layer:
+     qkv = inp @ qkv_proj^T (+ b), split into contiguous chunks q | k | v of H*Dh each;
+     q_rot, k_rot = RoPE(q), RoPE(k); ctx = attention(q_rot, k_rot, v); out = ctx @ o_proj^T (+ b)
+   inp (B,T,D), key_mask (B,T) or NULL (nonzero = real token, 0 = padding key),
+   rng advanced by one draw when d->dropout_p > 0 (may be NULL otherwise),
+   w: qkv_proj_weight/bias, o_proj_weight/bias; cos_t, sin_t (P, Dr/2) from ss_rope_tables
+   -> out (B,T,D) overwritten; acts: qkv, q_rot, k_rot, att, (att_drop, drop_mask), ctx.
+   Never allocates, never fails; bad shapes or a missing buffer are caught by SS_ASSERT. */
+SS_API void ss_mha_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
+                           ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
+                           const float *sin_t, const ss_attn_dims *d);
+/* dinp (B,T,D) +=; dw: the gradients of w's fields (+=; NULL where w's field is NULL);
+   grads: dqkv, dq_rot, dk_rot, datt, dctx, scratch (overwritten); dout (B,T,D);
+   inp, acts, w, tables and d exactly as given to the forward (same dropout_p). */
+SS_API void ss_mha_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *grads,
+                            const float *dout, const float *inp, const ss_attn_acts *acts,
+                            const ss_attn_weights *w, const float *cos_t, const float *sin_t,
+                            const ss_attn_dims *d);
+
+// >>mla ===========================================================================================
+/* Multi-head latent attention (DeepSeek-AI 2024, DeepSeek-V2), the seed's variant: queries and
+   keys/values are read through two shared low-rank latents, each RMS-normalised.
+     q_lat | kv_lat = inp @ qkv_a_proj^T (+ b), rows [0,Cq) and [Cq,Cq+Ckv)
+     q = q_a_norm(q_lat) @ q_b_proj^T;  [k | v] = kv_a_norm(kv_lat) @ kv_b_proj^T
+     q_rot, k_rot = RoPE(q), RoPE(k); ctx = attention(q_rot, k_rot, v); out = ctx @ o_proj^T (+ b)
+   Unlike DeepSeek there is no separate RoPE key head: the first Dr dims of every q and k head
+   are turned, and both come from the latents. Arguments as ss_mha_forward;
+   w: qkv_a_proj_weight/bias, q_a_norm_weight, kv_a_norm_weight, q_b_proj_weight,
+   kv_b_proj_weight, o_proj_weight/bias
+   -> out (B,T,D) overwritten; acts: q_lat, kv_lat, q_rstd, kv_rstd, q_latn, kv_latn, q, kv,
+      q_rot, k_rot, att, (att_drop, drop_mask), ctx. Never allocates, never fails. */
+SS_API void ss_mla_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
+                           ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
+                           const float *sin_t, const ss_attn_dims *d);
+/* dinp (B,T,D) +=; dw +=; grads: dq_lat, dkv_lat, dq_latn, dkv_latn, dq, dkv, dq_rot, dk_rot,
+   datt, dctx, scratch (overwritten); dout (B,T,D); the rest as given to the forward. */
+SS_API void ss_mla_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *grads,
+                            const float *dout, const float *inp, const ss_attn_acts *acts,
+                            const ss_attn_weights *w, const float *cos_t, const float *sin_t,
+                            const ss_attn_dims *d);
+
+// >>mlao ==========================================================================================
+/* MLA-o: MLA with a shared output latent. Every head writes into one Co-dimensional space,
+   which one projection takes back to the model width (a rank-Co factorisation of o_proj; no norm
+   and no nonlinearity between the two):
+     ctx as in ss_mla_forward; o_lat = ctx @ o_a_proj^T; out = o_lat @ o_b_proj^T (+ b)
+   Arguments as ss_mla_forward, with o_a_proj_weight, o_b_proj_weight/bias for o_proj
+   -> out (B,T,D) overwritten; acts as ss_mla_forward plus o_lat. Never allocates, never fails. */
+SS_API void ss_mlao_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
+                            ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
+                            const float *sin_t, const ss_attn_dims *d);
+/* As ss_mla_backward, plus grads->do_lat (scratch). */
+SS_API void ss_mlao_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *grads,
+                             const float *dout, const float *inp, const ss_attn_acts *acts,
+                             const ss_attn_weights *w, const float *cos_t, const float *sin_t,
+                             const ss_attn_dims *d);
+
+// >>ffn ===========================================================================================
+/* Feed-forward network, SwiGLU (Shazeer 2020) with biases, SiLU on the W_in branch (the seed's
+   naming), dense or decomposed (SPEC 1.8). Rf = ffn_rank; Rf = 0 selects the dense network:
+     dense       out = W_out( silu(W_in inp + b) * (W_gate inp + b) ) + b
+     decomposed  a = W_in(norm(W_in_shared inp)),  g = W_gate(norm(W_gate_shared inp)),
+                 out = W_out_shared(W_out(silu(a) * g)) + b
+   where the two norms are RMSNorms of size Rf, and only W_in, W_gate and W_out_shared have a
+   bias in the decomposed network (W_in_shared, W_gate_shared and W_out have none). */
+typedef struct ss_ffn_weights {
+    float *W_in_weight;               /* dense (F,D), decomposed (F,Rf) */
+    float *W_in_bias;                 /* (F) */
+    float *W_gate_weight;             /* dense (F,D), decomposed (F,Rf) */
+    float *W_gate_bias;               /* (F) */
+    float *W_out_weight;              /* dense (D,F), decomposed (Rf,F) */
+    float *W_out_bias;                /* dense (D); NULL when decomposed */
+    float *W_in_shared_weight;        /* decomposed (Rf,D), else NULL */
+    float *W_in_shared_norm_weight;   /* decomposed (Rf) RMSNorm gain */
+    float *W_gate_shared_weight;      /* decomposed (Rf,D) */
+    float *W_gate_shared_norm_weight; /* decomposed (Rf) */
+    float *W_out_shared_weight;       /* decomposed (D,Rf) */
+    float *W_out_shared_bias;         /* decomposed (D) */
+} ss_ffn_weights;
+
+/* Activations of one FFN; the in_, gate_ and out_ latents exist only in the decomposed one. */
+typedef struct ss_ffn_acts {
+    float *in_lat;    /* decomposed (B,T,Rf) W_in_shared output */
+    float *in_rstd;   /* decomposed (B,T) W_in_shared_norm's 1/rms */
+    float *in_latn;   /* decomposed (B,T,Rf) W_in_shared_norm output */
+    float *gate_lat;  /* decomposed (B,T,Rf) W_gate_shared output */
+    float *gate_rstd; /* decomposed (B,T) */
+    float *gate_latn; /* decomposed (B,T,Rf) */
+    float *a;         /* (B,T,F) W_in output: the SiLU branch */
+    float *g;         /* (B,T,F) W_gate output: the linear multiplier */
+    float *h;         /* (B,T,F) silu(a) * g */
+    float *out_lat;   /* decomposed (B,T,Rf) W_out output */
+} ss_ffn_acts;
+
+/* Gradient scratch of one FFN (dfoo is the gradient of ss_ffn_acts.foo); overwritten. */
+typedef struct ss_ffn_grads {
+    float *din_lat, *din_latn;     /* decomposed (B,T,Rf) */
+    float *dgate_lat, *dgate_latn; /* decomposed (B,T,Rf) */
+    float *da, *dg, *dh;           /* (B,T,F) */
+    float *dout_lat;               /* decomposed (B,T,Rf) */
+} ss_ffn_grads;
+
+/* inp (BT,D); w as above; BT rows; Rf = 0 (dense) or ffn_rank; eps = rms_norm_eps (decomposed)
+   -> out (BT,D) overwritten; acts: a, g, h (and the latents when decomposed).
+   Never allocates, never fails. */
+SS_API void ss_ffn_forward(float *out, ss_ffn_acts *acts, const float *inp,
+                           const ss_ffn_weights *w, int BT, int D, int F, int Rf, float eps);
+/* dinp (BT,D) +=; dw +=; grads scratch (overwritten); dout (BT,D); the rest as forward. */
+SS_API void ss_ffn_backward(float *dinp, ss_ffn_weights *dw, ss_ffn_grads *grads,
+                            const float *dout, const float *inp, const ss_ffn_acts *acts,
+                            const ss_ffn_weights *w, int BT, int D, int F, int Rf);
+
+// >>model =========================================================================================
+// 7. Model: the seed's SharedSpaceEncoder. Token embedding (optionally through a vocabulary
+//    subspace), L pre-norm blocks h += Attn(RMSNorm(h)); h += FFN(RMSNorm(h)) with NO final norm,
+//    then one head: masked-LM (logits = h E^T, tied), causal-LM (the same tied head, next-token
+//    targets, causal attention) or sequence classification (CLS -> dense -> tanh -> dropout ->
+//    classifier). Layers below num_dense_layers are MHA with a dense FFN; the others are MLA or
+//    MLA-o with a dense or decomposed FFN. Parameters live in an ss_params registry under their
+//    PyTorch names (SPEC 8); activations for max_B x max_T in one block, activation gradients in
+//    another, so forward and backward never allocate.
+
+/* The model block of a seed config: the 27 keys of its "model" section, same names, plus
+   num_labels and causal. Nullable sizes (JSON null) are 0. Real values are double so that a
+   config written back to JSON keeps its exact decimal values. */
+typedef struct ss_config {
+    int vocab_size;                 /* V */
+    int hidden_size;                /* D */
+    int num_hidden_layers;          /* L */
+    int intermediate_size;          /* F */
+    double hidden_dropout_prob;     /* used only as the classifier dropout when that is null */
+    double attention_dropout_prob;  /* dropout on attention probabilities, training only */
+    double classifier_dropout;      /* < 0: null, use hidden_dropout_prob */
+    double initializer_range;       /* std of the normal init of every weight and embedding */
+    double layer_norm_eps;          /* unused by the seed's model; kept for the schema */
+    double rms_norm_eps;            /* eps of every RMSNorm */
+    double rope_theta;              /* RoPE base */
+    int rope_scaling;               /* 0 = null; unused by the seed (no scaling is implemented) */
+    int max_position_embeddings;    /* P: rows of the RoPE tables, the longest T */
+    int num_dense_layers;           /* layers [0, this) are MHA + dense FFN; 0..L */
+    int q_latent_dim;               /* Cq; 0 = null (allowed only when every layer is dense) */
+    int kv_latent_dim;              /* Ckv; 0 = null (likewise) */
+    int num_attention_heads;        /* H */
+    int head_dim;                   /* Dh (also the value head size) */
+    int rope_dims;                  /* Dr: the first Dr dims of each q and k head; even, 2..Dh */
+    int attention_bias;             /* bool: biases on qkv_proj, o_proj, qkv_a_proj, o_b_proj */
+    int output_subspace;            /* bool: latent layers are MLA-o instead of MLA */
+    int o_latent_dim;               /* Co; <= 0 = unset (the seed writes -1) */
+    char attention_backend[32];     /* "sdpa"; unused (one attention kernel runs everywhere) */
+    int ffn_decompose;              /* bool: latent layers use the decomposed FFN */
+    int ffn_rank;                   /* Rf; 0 = null */
+    int vocab_subspace;             /* bool: embedding (V,Rv) plus vocab_proj Rv -> D */
+    int vocab_rank;                 /* Rv; 0 = null */
+    int num_labels;                 /* classifier outputs (HF default 2); 1 = regression (MSE) */
+    int causal;                     /* 0 encoder (bidirectional), 1 decoder experiments */
+} ss_config;
+
+/* Fill with the seed's best MLA-o values (configs/best_mla-o.json): V 30522, D 256, L 6,
+   F 1024, H 8, Dh 32, Dr 32, Cq 64, Ckv 32, Co 64, num_dense_layers 0, output_subspace on,
+   dropouts 0.1, init 0.02, rms eps 1e-6, theta 10000, max positions 128, num_labels 2. */
+SS_API void ss_config_default(ss_config *cfg);
+/* SS_OK, or SS_ERR_INVALID with a detail naming the key ("rope_dims = 5: must be even"):
+   non-positive sizes, rope_dims odd or outside 2..head_dim, num_dense_layers outside 0..L,
+   q/kv latents missing while some layer is latent, o_latent_dim missing with output_subspace,
+   ffn_rank missing with ffn_decompose, vocab_rank missing with vocab_subspace, a dropout outside
+   [0,1), max_position_embeddings < 1, num_labels < 1, sizes whose products overflow int. */
+SS_API ss_result ss_config_validate(const ss_config *cfg);
+/* The attention of layer `layer` (num_dense_layers semantics, SPEC 1.9). */
+SS_API ss_attn_kind ss_config_attn_kind(const ss_config *cfg, int layer);
+/* The FFN rank of layer `layer`: ffn_rank for a decomposed FFN, 0 for a dense one. */
+SS_API int ss_config_ffn_rank(const ss_config *cfg, int layer);
+
+/* The task on top of the encoder. */
+typedef enum ss_head {
+    SS_HEAD_MLM,        /* masked LM: logits = h E^T, tied; no tensors of its own */
+    SS_HEAD_CLASSIFIER, /* CLS pooler + classifier: dense.weight/bias, classifier.weight/bias */
+    SS_HEAD_CAUSAL_LM   /* the MLM head with next-token targets; needs config.causal = 1 */
+} ss_head;
+
+/* Rows of logits the LM head computes at once: bounds its (rows, V) buffer. Set it in the
+   implementation TU only. */
+#ifndef SS_LM_CHUNK
+#define SS_LM_CHUNK 256
+#endif
+
+/* Parameters (or gradients) of one block: encoder_model.layers.{i}. */
+typedef struct ss_layer_weights {
+    float *attn_input_norm_weight; /* (D) */
+    ss_attn_weights self_attn;     /* the layer's variant only; other fields NULL */
+    float *ffn_input_norm_weight;  /* (D) */
+    ss_ffn_weights ffn;
+} ss_layer_weights;
+
+/* Views of every parameter (or, same layout, every gradient) in the registry's block. */
+typedef struct ss_model_weights {
+    float *vocab_embed_weight;  /* (V,D), or (V,Rv) with vocab_subspace */
+    float *vocab_proj_weight;   /* vocab_subspace (D,Rv), else NULL */
+    ss_layer_weights *layers;   /* (L) */
+    float *dense_weight;        /* classifier head (D,D), else NULL */
+    float *dense_bias;          /* (D) */
+    float *classifier_weight;   /* (num_labels, D) */
+    float *classifier_bias;     /* (num_labels) */
+} ss_model_weights;
+
+/* Activations of one block; x of block l+1 is out of block l (the same memory). */
+typedef struct ss_layer_acts {
+    float *x;        /* (B,T,D) residual stream entering the block */
+    float *ln1;      /* (B,T,D) attn_input_norm output */
+    float *ln1_rstd; /* (B,T) */
+    ss_attn_acts attn;
+    float *mid;      /* (B,T,D) x + attention output */
+    float *ln2;      /* (B,T,D) ffn_input_norm output */
+    float *ln2_rstd; /* (B,T) */
+    ss_ffn_acts ffn;
+    float *out;      /* (B,T,D) mid + FFN output: the block's output */
+} ss_layer_acts;
+
+/* The activation block, sized for max_B x max_T and filled by ss_model_forward for its B, T
+   (buffers are used from their start, packed for the call's B and T). Borrowed views. */
+typedef struct ss_model_acts {
+    int *ids;              /* (B,T) copy of the token ids */
+    int *targets;          /* LM heads (B,T), classifier (B); copied when given */
+    float *labels;         /* regression (num_labels 1) (B), copied when given */
+    float *emb_r;          /* vocab_subspace (B,T,Rv) rows of the low-rank table */
+    ss_layer_acts *layers; /* (L); layers[0].x holds the embeddings */
+    float *h;              /* (B,T,D) the encoder output = layers[L-1].out (no final norm) */
+    float *branch;         /* (B,T,D) an attention or FFN output before its residual add */
+    float *losses;         /* LM (B,T) per-row loss, 0 where the target is -100; classifier (B) */
+    int *lm_rows;          /* LM (B*T) the rows whose target is kept, ascending */
+    int *lm_targets;       /* LM (SS_LM_CHUNK) targets of the current chunk */
+    float *lm_h;           /* LM (SS_LM_CHUNK, D) hidden rows of the current chunk */
+    float *lm_hp;          /* LM with vocab_subspace (SS_LM_CHUNK, Rv) lm_h @ vocab_proj */
+    float *lm_logits;      /* LM (SS_LM_CHUNK, V) logits, then softmax probabilities */
+    float *lm_loss;        /* LM (SS_LM_CHUNK) losses of the current chunk */
+    float *cls;            /* classifier (B,D) h at position 0 ([CLS]) */
+    float *pool_pre;       /* classifier (B,D) dense output */
+    float *pooled;         /* classifier (B,D) tanh(pool_pre) */
+    float *pooled_drop;    /* classifier (B,D) after dropout */
+    unsigned char *cls_mask; /* classifier (B,D) dropout keep mask */
+    float *cls_logits;     /* classifier (B,num_labels) */
+    float *cls_probs;      /* classifier (B,num_labels) softmax (num_labels >= 2) */
+    /* set by ss_model_forward for ss_model_backward */
+    int B, T;              /* the last forward's batch shape */
+    int training;          /* its dropout switch */
+    int has_targets;       /* whether it computed a loss */
+    int kept;              /* rows (LM) or examples (classifier) counted in the loss */
+} ss_model_acts;
+
+/* The activation-gradient block. Backward handles one layer at a time, so the attention and FFN
+   scratch is one layer's worth, reused by every layer. */
+typedef struct ss_model_grads {
+    float *dresid;         /* (B,T,D) gradient of the residual stream, accumulated in place from
+                              the head down to the embedding */
+    float *dln;            /* (B,T,D) gradient of the current ln1 or ln2 */
+    ss_attn_grads attn;    /* scratch of the layer being processed */
+    ss_ffn_grads ffn;
+    float *demb_r;         /* vocab_subspace (B,T,Rv) */
+    float *dlm_h;          /* LM (SS_LM_CHUNK, D) */
+    float *dlm_hp;         /* LM with vocab_subspace (SS_LM_CHUNK, Rv) */
+    float *dlm_logits;     /* LM (SS_LM_CHUNK, V) */
+    float *dcls;           /* classifier (B,D) */
+    float *dpool_pre;      /* classifier (B,D) */
+    float *dpooled;        /* classifier (B,D) */
+    float *dpooled_drop;   /* classifier (B,D) */
+    float *dcls_logits;    /* classifier (B,num_labels) */
+} ss_model_grads;
+
+/* What a forward measured. */
+typedef struct ss_model_stats {
+    float loss;      /* LM: mean cross-entropy over kept rows; classifier: mean CE or MSE over
+                        kept examples; 0 when nothing is kept or no targets were given */
+    double loss_sum; /* sum of the kept rows' losses */
+    int kept;        /* LM: rows whose target is not SS_IGNORE_INDEX; classifier: examples so */
+    int correct;     /* kept rows whose first largest logit is the target (MLM accuracy);
+                        0 for regression */
+} ss_model_stats;
+
+/* Memory of a model, from ss_model_memory_size. */
+typedef struct ss_model_sizes {
+    size_t param_count;    /* trainable parameters (what the seed reports; RoPE tables excluded) */
+    size_t param_bytes;    /* the registry's four blocks: parameters, gradients, AdamW m and v */
+    size_t act_bytes;      /* the activation block (with the views and the RoPE tables) */
+    size_t act_grad_bytes; /* the activation-gradient block */
+    size_t total_bytes;    /* everything: what ss_model_init allocates in one piece */
+} ss_model_sizes;
+
+/* A model. Caller-owned; zero it or let ss_model_init fill it; treat config as read-only. */
+typedef struct ss_model {
+    ss_config config;     /* a copy of the config it was built from */
+    ss_head head;
+    int max_B, max_T;     /* the capacity of the activation blocks */
+    ss_params params;     /* every tensor under its PyTorch name: param, grad, AdamW m, v */
+    ss_model_weights w;   /* views into params.param */
+    ss_model_weights dw;  /* the same views into params.grad */
+    float *rope_cos;      /* (P, Dr/2) */
+    float *rope_sin;      /* (P, Dr/2) */
+    ss_model_acts acts;   /* views into the activation block */
+    ss_model_grads grads; /* views into the activation-gradient block */
+    ss_rng rng;           /* the dropout stream; copy it and put it back to repeat a mask */
+    ss_model_sizes sizes;
+    void *memory;         /* the one allocation: registry blocks, views, tables, activations */
+    int owns_memory;
+} ss_model;
+
+/* Sizes of a model without building it: parameter count and the bytes of every block for
+   batches up to max_B x max_T (allocates and frees only a small tensor table). Fails as
+   ss_model_init does, except that it never allocates a block. */
+SS_API ss_result ss_model_memory_size(ss_model_sizes *sizes, const ss_config *cfg, ss_head head,
+                                      int max_B, int max_T);
+/* Build a model: register every tensor (SPEC 8 names and shapes; SS_PARAM_NO_DECAY on biases
+   and norm gains), allocate everything in one piece, fill the RoPE tables, and initialise as
+   BERT does (SPEC 1.11): every Linear weight and the embedding ~ N(0, initializer_range^2),
+   biases 0, gains 1. A tensor's values depend only on the seed and its name. The dropout stream
+   model->rng is also derived from the seed. Owned: release with ss_model_free.
+   Fails with SS_ERR_INVALID (bad config, head, max_B or max_T < 1, max_T > max_position_embeddings,
+   SS_HEAD_CAUSAL_LM without config.causal), SS_ERR_OVERFLOW or SS_ERR_NOMEM; *model is then
+   zeroed and nothing stays allocated. */
+SS_API ss_result ss_model_init(ss_model *model, const ss_config *cfg, ss_head head, int max_B,
+                               int max_T, uint64_t seed);
+/* Same, in caller memory of ss_model_memory_size's total_bytes (any alignment; it stays the
+   caller's and must outlive the model). Still allocates the small tensor table. */
+SS_API ss_result ss_model_init_preallocated(ss_model *model, const ss_config *cfg, ss_head head,
+                                            int max_B, int max_T, uint64_t seed, void *memory);
+/* Release what init allocated; safe on a zeroed struct; leaves it zeroed. */
+SS_API void ss_model_free(ss_model *model);
+/* Trainable parameters (sum of the registry's tensor sizes, padding excluded). */
+SS_API size_t ss_model_param_count(const ss_model *model);
+/* Set every parameter gradient to 0 (once per optimizer step; backward only adds). */
+SS_API void ss_model_zero_grad(ss_model *model);
+
+/* Run the model on a batch and, when targets (or labels) are given, its loss.
+   ids (B,T) in [0,V); key_mask (B,T) or NULL (nonzero = real token; 0 = padding, never attended
+   to); 1 <= B <= max_B, 1 <= T <= max_T.
+   MLM, causal LM: targets (B,T) in [0,V) or SS_IGNORE_INDEX (-100), row t scored against
+     targets[t] (for the causal LM the caller shifts: targets[t] = ids[t+1], -100 at the end);
+     labels unused. Logits are computed only for kept rows, SS_LM_CHUNK rows at a time.
+   Classifier, num_labels >= 2: targets (B) class ids (or -100 to skip an example); cross-entropy.
+   Classifier, num_labels == 1: labels (B) float regression targets, MSE against the one logit;
+     targets unused.
+   targets and labels may be NULL: the encoder (and the classifier's logits) still run, no loss.
+   training: nonzero applies dropout (attention probabilities, classifier) from model->rng.
+   -> model->acts (h, losses, cls_logits, ...), *stats (may be NULL).
+   Never allocates, never fails; not thread-safe on one model. */
+SS_API void ss_model_forward(ss_model *model, ss_model_stats *stats, const int *ids,
+                             const int *key_mask, const int *targets, const float *labels, int B,
+                             int T, int training);
+/* Add the gradient of grad_scale * (the last forward's loss) to every parameter gradient
+   (model->dw, i.e. params.grad). grad_scale is 1 for one batch; kept / total_kept spreads one
+   mean over several micro-batches. Backward zeroes only its own activation-gradient scratch;
+   parameter gradients accumulate (ss_model_zero_grad once per step). Needs a forward with
+   targets (or labels) just before, on the same model. Never allocates, never fails. */
+SS_API void ss_model_backward(ss_model *model, float grad_scale);
 
 // >>json ==========================================================================================
 // 10. Serialization: strict JSON for configs and safetensors headers, safetensors files.
@@ -1672,6 +2130,1154 @@ SS_API void ss_crossentropy_backward(float *dlogits, float dloss, const float *p
         if (t == SS_IGNORE_INDEX) continue;
         for (j = 0; j < V; j++) dx[j] += dloss * p[j];
         dx[t] -= dloss;
+    }
+}
+
+// >>layers (implementation) -----------------------------------------------------------------------
+
+/* Set n floats to 0 (gradient scratch before a backward adds into it). */
+SS_PRIVATE void ss__zero(float *p, size_t n) {
+    if (p && n) SS_MEMSET(p, 0, n * sizeof(float));
+}
+
+// >>mha -------------------------------------------------------------------------------------------
+
+SS_API void ss_mha_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
+                           ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
+                           const float *sin_t, const ss_attn_dims *d) {
+    const int BT = d->B * d->T, HD = d->H * d->Dh;
+    SS_ASSERT(out && acts && inp && w && w->qkv_proj_weight && w->o_proj_weight);
+    /* qkv (BT, 3*H*Dh) = inp @ qkv_proj^T: each row is [q heads | k heads | v heads] */
+    ss_linear_forward(acts->qkv, inp, w->qkv_proj_weight, w->qkv_proj_bias, BT, d->D, 3 * HD);
+    /* RoPE reads q and k straight out of the fused rows (stride 3*H*Dh) */
+    ss_rope_forward(acts->q_rot, acts->qkv, 3 * HD, cos_t, sin_t, d->B, d->T, d->H, d->Dh, d->Dr,
+                    d->P);
+    ss_rope_forward(acts->k_rot, acts->qkv + HD, 3 * HD, cos_t, sin_t, d->B, d->T, d->H, d->Dh,
+                    d->Dr, d->P);
+    /* the shared core; v is read in place, also with stride 3*H*Dh */
+    ss_attention_forward(acts->ctx, acts->att, acts->att_drop, acts->drop_mask, acts->q_rot,
+                         acts->k_rot, acts->qkv + 2 * HD, key_mask, d->causal, d->dropout_p, rng,
+                         d->B, d->T, d->H, d->Dh, HD, HD, 3 * HD);
+    ss_linear_forward(out, acts->ctx, w->o_proj_weight, w->o_proj_bias, BT, HD, d->D);
+}
+
+SS_API void ss_mha_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *grads,
+                            const float *dout, const float *inp, const ss_attn_acts *acts,
+                            const ss_attn_weights *w, const float *cos_t, const float *sin_t,
+                            const ss_attn_dims *d) {
+    const int BT = d->B * d->T, HD = d->H * d->Dh;
+    SS_ASSERT(dinp && dw && grads && dout && inp && acts && w);
+    /* forward: qkv = inp W_qkv^T; q_rot, k_rot = RoPE(q, k); ctx = attn(q_rot, k_rot, v);
+       out = ctx W_o^T. Every backward below adds, so the scratch starts at zero. */
+    ss__zero(grads->dqkv, (size_t)BT * 3 * HD);
+    ss__zero(grads->dq_rot, (size_t)BT * HD);
+    ss__zero(grads->dk_rot, (size_t)BT * HD);
+    ss__zero(grads->dctx, (size_t)BT * HD);
+    ss_linear_backward(grads->dctx, dw->o_proj_weight, dw->o_proj_bias, dout, acts->ctx,
+                       w->o_proj_weight, BT, HD, d->D);
+    ss_attention_backward(grads->dq_rot, grads->dk_rot, grads->dqkv + 2 * HD, grads->datt,
+                          grads->dctx, acts->q_rot, acts->k_rot, acts->qkv + 2 * HD, acts->att,
+                          acts->att_drop, acts->drop_mask, d->dropout_p, d->B, d->T, d->H, d->Dh,
+                          HD, HD, 3 * HD);
+    ss_rope_backward(grads->dqkv + HD, 3 * HD, grads->dk_rot, cos_t, sin_t, d->B, d->T, d->H,
+                     d->Dh, d->Dr, d->P);
+    ss_rope_backward(grads->dqkv, 3 * HD, grads->dq_rot, cos_t, sin_t, d->B, d->T, d->H, d->Dh,
+                     d->Dr, d->P);
+    ss_linear_backward(dinp, dw->qkv_proj_weight, dw->qkv_proj_bias, grads->dqkv, inp,
+                       w->qkv_proj_weight, BT, d->D, 3 * HD);
+}
+
+// >>mla -------------------------------------------------------------------------------------------
+
+/* The part MLA and MLA-o share: from the block input to ctx, the concatenated heads. */
+SS_PRIVATE void ss__mla_context_forward(ss_attn_acts *acts, const float *inp, const int *key_mask,
+                                        ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
+                                        const float *sin_t, const ss_attn_dims *d) {
+    const int BT = d->B * d->T, HD = d->H * d->Dh, D = d->D, Cq = d->Cq, Ckv = d->Ckv;
+    const float *bias = w->qkv_a_proj_bias;
+    SS_ASSERT(acts && inp && w && w->qkv_a_proj_weight && w->q_a_norm_weight);
+    SS_ASSERT(w->kv_a_norm_weight && w->q_b_proj_weight && w->kv_b_proj_weight);
+    /* qkv_a_proj (Cq+Ckv, D) runs as two linears over its row blocks, so each latent lands in a
+       buffer of its own: rows [0,Cq) give the query latent, rows [Cq,Cq+Ckv) the kv latent */
+    ss_linear_forward(acts->q_lat, inp, w->qkv_a_proj_weight, bias, BT, D, Cq);
+    ss_linear_forward(acts->kv_lat, inp, w->qkv_a_proj_weight + (size_t)Cq * D,
+                      bias ? bias + Cq : NULL, BT, D, Ckv);
+    /* each latent is RMS-normalised before its up-projection (q_a_norm, kv_a_norm) */
+    ss_rmsnorm_forward(acts->q_latn, acts->q_rstd, acts->q_lat, w->q_a_norm_weight, BT, Cq,
+                       d->eps);
+    ss_rmsnorm_forward(acts->kv_latn, acts->kv_rstd, acts->kv_lat, w->kv_a_norm_weight, BT, Ckv,
+                       d->eps);
+    ss_linear_forward(acts->q, acts->q_latn, w->q_b_proj_weight, NULL, BT, Cq, HD);
+    /* kv (BT, 2*H*Dh): the first H*Dh of a row are all key heads, the second all value heads */
+    ss_linear_forward(acts->kv, acts->kv_latn, w->kv_b_proj_weight, NULL, BT, Ckv, 2 * HD);
+    ss_rope_forward(acts->q_rot, acts->q, HD, cos_t, sin_t, d->B, d->T, d->H, d->Dh, d->Dr, d->P);
+    ss_rope_forward(acts->k_rot, acts->kv, 2 * HD, cos_t, sin_t, d->B, d->T, d->H, d->Dh, d->Dr,
+                    d->P);
+    ss_attention_forward(acts->ctx, acts->att, acts->att_drop, acts->drop_mask, acts->q_rot,
+                         acts->k_rot, acts->kv + HD, key_mask, d->causal, d->dropout_p, rng, d->B,
+                         d->T, d->H, d->Dh, HD, HD, 2 * HD);
+}
+
+/* Backward of ss__mla_context_forward, from grads->dctx (already complete) to dinp. */
+SS_PRIVATE void ss__mla_context_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *grads,
+                                         const float *inp, const ss_attn_acts *acts,
+                                         const ss_attn_weights *w, const float *cos_t,
+                                         const float *sin_t, const ss_attn_dims *d) {
+    const int BT = d->B * d->T, HD = d->H * d->Dh, D = d->D, Cq = d->Cq, Ckv = d->Ckv;
+    float *dbias = dw->qkv_a_proj_bias;
+    ss_attention_backward(grads->dq_rot, grads->dk_rot, grads->dkv + HD, grads->datt, grads->dctx,
+                          acts->q_rot, acts->k_rot, acts->kv + HD, acts->att, acts->att_drop,
+                          acts->drop_mask, d->dropout_p, d->B, d->T, d->H, d->Dh, HD, HD, 2 * HD);
+    ss_rope_backward(grads->dkv, 2 * HD, grads->dk_rot, cos_t, sin_t, d->B, d->T, d->H, d->Dh,
+                     d->Dr, d->P);
+    ss_rope_backward(grads->dq, HD, grads->dq_rot, cos_t, sin_t, d->B, d->T, d->H, d->Dh, d->Dr,
+                     d->P);
+    ss_linear_backward(grads->dkv_latn, dw->kv_b_proj_weight, NULL, grads->dkv, acts->kv_latn,
+                       w->kv_b_proj_weight, BT, Ckv, 2 * HD);
+    ss_linear_backward(grads->dq_latn, dw->q_b_proj_weight, NULL, grads->dq, acts->q_latn,
+                       w->q_b_proj_weight, BT, Cq, HD);
+    ss_rmsnorm_backward(grads->dkv_lat, dw->kv_a_norm_weight, grads->dkv_latn, acts->kv_lat,
+                        acts->kv_rstd, w->kv_a_norm_weight, BT, Ckv);
+    ss_rmsnorm_backward(grads->dq_lat, dw->q_a_norm_weight, grads->dq_latn, acts->q_lat,
+                        acts->q_rstd, w->q_a_norm_weight, BT, Cq);
+    /* both row blocks of qkv_a_proj read the same input, so both add into dinp */
+    ss_linear_backward(dinp, dw->qkv_a_proj_weight + (size_t)Cq * D, dbias ? dbias + Cq : NULL,
+                       grads->dkv_lat, inp, w->qkv_a_proj_weight + (size_t)Cq * D, BT, D, Ckv);
+    ss_linear_backward(dinp, dw->qkv_a_proj_weight, dbias, grads->dq_lat, inp,
+                       w->qkv_a_proj_weight, BT, D, Cq);
+}
+
+/* Zero the gradient scratch of the MLA context path (the attention core overwrites datt). */
+SS_PRIVATE void ss__mla_grads_zero(ss_attn_grads *grads, const ss_attn_dims *d) {
+    const size_t BT = (size_t)d->B * d->T, HD = (size_t)d->H * d->Dh;
+    ss__zero(grads->dq_lat, BT * d->Cq);
+    ss__zero(grads->dkv_lat, BT * d->Ckv);
+    ss__zero(grads->dq_latn, BT * d->Cq);
+    ss__zero(grads->dkv_latn, BT * d->Ckv);
+    ss__zero(grads->dq, BT * HD);
+    ss__zero(grads->dkv, BT * 2 * HD);
+    ss__zero(grads->dq_rot, BT * HD);
+    ss__zero(grads->dk_rot, BT * HD);
+    ss__zero(grads->dctx, BT * HD);
+}
+
+SS_API void ss_mla_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
+                           ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
+                           const float *sin_t, const ss_attn_dims *d) {
+    const int BT = d->B * d->T, HD = d->H * d->Dh;
+    SS_ASSERT(out && w && w->o_proj_weight);
+    ss__mla_context_forward(acts, inp, key_mask, rng, w, cos_t, sin_t, d);
+    ss_linear_forward(out, acts->ctx, w->o_proj_weight, w->o_proj_bias, BT, HD, d->D);
+}
+
+SS_API void ss_mla_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *grads,
+                            const float *dout, const float *inp, const ss_attn_acts *acts,
+                            const ss_attn_weights *w, const float *cos_t, const float *sin_t,
+                            const ss_attn_dims *d) {
+    const int BT = d->B * d->T, HD = d->H * d->Dh;
+    SS_ASSERT(dinp && dw && grads && dout && inp && acts && w);
+    /* forward: q_lat | kv_lat = inp W_a^T; q = norm(q_lat) W_qb^T; [k | v] = norm(kv_lat) W_kvb^T;
+       ctx = attn(RoPE(q), RoPE(k), v); out = ctx W_o^T */
+    ss__mla_grads_zero(grads, d);
+    ss_linear_backward(grads->dctx, dw->o_proj_weight, dw->o_proj_bias, dout, acts->ctx,
+                       w->o_proj_weight, BT, HD, d->D);
+    ss__mla_context_backward(dinp, dw, grads, inp, acts, w, cos_t, sin_t, d);
+}
+
+// >>mlao ------------------------------------------------------------------------------------------
+
+SS_API void ss_mlao_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
+                            ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
+                            const float *sin_t, const ss_attn_dims *d) {
+    const int BT = d->B * d->T, HD = d->H * d->Dh;
+    SS_ASSERT(out && w && w->o_a_proj_weight && w->o_b_proj_weight);
+    ss__mla_context_forward(acts, inp, key_mask, rng, w, cos_t, sin_t, d);
+    /* o_lat (BT,Co) = ctx @ o_a_proj^T: column block h of o_a_proj takes head h into the shared
+       latent, and the matmul sums over heads; o_b_proj then takes the latent to the width D */
+    ss_linear_forward(acts->o_lat, acts->ctx, w->o_a_proj_weight, NULL, BT, HD, d->Co);
+    ss_linear_forward(out, acts->o_lat, w->o_b_proj_weight, w->o_b_proj_bias, BT, d->Co, d->D);
+}
+
+SS_API void ss_mlao_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *grads,
+                             const float *dout, const float *inp, const ss_attn_acts *acts,
+                             const ss_attn_weights *w, const float *cos_t, const float *sin_t,
+                             const ss_attn_dims *d) {
+    const int BT = d->B * d->T, HD = d->H * d->Dh;
+    SS_ASSERT(dinp && dw && grads && dout && inp && acts && w);
+    /* forward: ctx as MLA; o_lat = ctx W_oa^T; out = o_lat W_ob^T */
+    ss__mla_grads_zero(grads, d);
+    ss__zero(grads->do_lat, (size_t)BT * d->Co);
+    ss_linear_backward(grads->do_lat, dw->o_b_proj_weight, dw->o_b_proj_bias, dout, acts->o_lat,
+                       w->o_b_proj_weight, BT, d->Co, d->D);
+    ss_linear_backward(grads->dctx, dw->o_a_proj_weight, NULL, grads->do_lat, acts->ctx,
+                       w->o_a_proj_weight, BT, HD, d->Co);
+    ss__mla_context_backward(dinp, dw, grads, inp, acts, w, cos_t, sin_t, d);
+}
+
+// >>ffn -------------------------------------------------------------------------------------------
+
+SS_API void ss_ffn_forward(float *out, ss_ffn_acts *acts, const float *inp,
+                           const ss_ffn_weights *w, int BT, int D, int F, int Rf, float eps) {
+    SS_ASSERT(out && acts && inp && w && BT > 0 && D > 0 && F > 0 && Rf >= 0);
+    if (Rf == 0) { /* dense: a = W_in inp, g = W_gate inp, both D -> F */
+        ss_linear_forward(acts->a, inp, w->W_in_weight, w->W_in_bias, BT, D, F);
+        ss_linear_forward(acts->g, inp, w->W_gate_weight, w->W_gate_bias, BT, D, F);
+        ss_swiglu_forward(acts->h, acts->a, acts->g, (size_t)BT * F);
+        ss_linear_forward(out, acts->h, w->W_out_weight, w->W_out_bias, BT, F, D);
+        return;
+    }
+    /* decomposed: each input branch goes D -> Rf (shared, no bias) -> RMSNorm -> F (bias) */
+    ss_linear_forward(acts->in_lat, inp, w->W_in_shared_weight, NULL, BT, D, Rf);
+    ss_rmsnorm_forward(acts->in_latn, acts->in_rstd, acts->in_lat, w->W_in_shared_norm_weight, BT,
+                       Rf, eps);
+    ss_linear_forward(acts->a, acts->in_latn, w->W_in_weight, w->W_in_bias, BT, Rf, F);
+    ss_linear_forward(acts->gate_lat, inp, w->W_gate_shared_weight, NULL, BT, D, Rf);
+    ss_rmsnorm_forward(acts->gate_latn, acts->gate_rstd, acts->gate_lat,
+                       w->W_gate_shared_norm_weight, BT, Rf, eps);
+    ss_linear_forward(acts->g, acts->gate_latn, w->W_gate_weight, w->W_gate_bias, BT, Rf, F);
+    ss_swiglu_forward(acts->h, acts->a, acts->g, (size_t)BT * F);
+    /* and the output goes F -> Rf (no bias, no norm) -> D (bias) */
+    ss_linear_forward(acts->out_lat, acts->h, w->W_out_weight, NULL, BT, F, Rf);
+    ss_linear_forward(out, acts->out_lat, w->W_out_shared_weight, w->W_out_shared_bias, BT, Rf, D);
+}
+
+SS_API void ss_ffn_backward(float *dinp, ss_ffn_weights *dw, ss_ffn_grads *grads,
+                            const float *dout, const float *inp, const ss_ffn_acts *acts,
+                            const ss_ffn_weights *w, int BT, int D, int F, int Rf) {
+    const size_t NF = (size_t)BT * F, NR = (size_t)BT * Rf;
+    SS_ASSERT(dinp && dw && grads && dout && inp && acts && w && BT > 0 && Rf >= 0);
+    /* forward: h = silu(a) * g with a, g from inp (dense) or from the normalised latents
+       (decomposed); out = h W_out^T (+ the shared output projection when decomposed) */
+    ss__zero(grads->da, NF);
+    ss__zero(grads->dg, NF);
+    ss__zero(grads->dh, NF);
+    if (Rf == 0) {
+        ss_linear_backward(grads->dh, dw->W_out_weight, dw->W_out_bias, dout, acts->h,
+                           w->W_out_weight, BT, F, D);
+        ss_swiglu_backward(grads->da, grads->dg, grads->dh, acts->a, acts->g, NF);
+        ss_linear_backward(dinp, dw->W_gate_weight, dw->W_gate_bias, grads->dg, inp,
+                           w->W_gate_weight, BT, D, F);
+        ss_linear_backward(dinp, dw->W_in_weight, dw->W_in_bias, grads->da, inp, w->W_in_weight,
+                           BT, D, F);
+        return;
+    }
+    ss__zero(grads->dout_lat, NR);
+    ss__zero(grads->dgate_latn, NR);
+    ss__zero(grads->dgate_lat, NR);
+    ss__zero(grads->din_latn, NR);
+    ss__zero(grads->din_lat, NR);
+    ss_linear_backward(grads->dout_lat, dw->W_out_shared_weight, dw->W_out_shared_bias, dout,
+                       acts->out_lat, w->W_out_shared_weight, BT, Rf, D);
+    ss_linear_backward(grads->dh, dw->W_out_weight, NULL, grads->dout_lat, acts->h,
+                       w->W_out_weight, BT, F, Rf);
+    ss_swiglu_backward(grads->da, grads->dg, grads->dh, acts->a, acts->g, NF);
+    ss_linear_backward(grads->dgate_latn, dw->W_gate_weight, dw->W_gate_bias, grads->dg,
+                       acts->gate_latn, w->W_gate_weight, BT, Rf, F);
+    ss_rmsnorm_backward(grads->dgate_lat, dw->W_gate_shared_norm_weight, grads->dgate_latn,
+                        acts->gate_lat, acts->gate_rstd, w->W_gate_shared_norm_weight, BT, Rf);
+    ss_linear_backward(dinp, dw->W_gate_shared_weight, NULL, grads->dgate_lat, inp,
+                       w->W_gate_shared_weight, BT, D, Rf);
+    ss_linear_backward(grads->din_latn, dw->W_in_weight, dw->W_in_bias, grads->da, acts->in_latn,
+                       w->W_in_weight, BT, Rf, F);
+    ss_rmsnorm_backward(grads->din_lat, dw->W_in_shared_norm_weight, grads->din_latn, acts->in_lat,
+                        acts->in_rstd, w->W_in_shared_norm_weight, BT, Rf);
+    ss_linear_backward(dinp, dw->W_in_shared_weight, NULL, grads->din_lat, inp,
+                       w->W_in_shared_weight, BT, D, Rf);
+}
+
+// >>model (implementation) ------------------------------------------------------------------------
+
+SS_API void ss_config_default(ss_config *cfg) {
+    SS_MEMSET(cfg, 0, sizeof *cfg);
+    cfg->vocab_size = 30522;
+    cfg->hidden_size = 256;
+    cfg->num_hidden_layers = 6;
+    cfg->intermediate_size = 1024;
+    cfg->hidden_dropout_prob = 0.1;
+    cfg->attention_dropout_prob = 0.1;
+    cfg->classifier_dropout = -1.0; /* null */
+    cfg->initializer_range = 0.02;
+    cfg->layer_norm_eps = 1e-12;
+    cfg->rms_norm_eps = 1e-6;
+    cfg->rope_theta = 10000.0;
+    cfg->rope_scaling = 0;
+    cfg->max_position_embeddings = 128;
+    cfg->num_dense_layers = 0;
+    cfg->q_latent_dim = 64;
+    cfg->kv_latent_dim = 32;
+    cfg->num_attention_heads = 8;
+    cfg->head_dim = 32;
+    cfg->rope_dims = 32;
+    cfg->attention_bias = 0;
+    cfg->output_subspace = 1;
+    cfg->o_latent_dim = 64;
+    SS_MEMCPY(cfg->attention_backend, "sdpa", 5);
+    cfg->ffn_decompose = 0;
+    cfg->ffn_rank = 0;
+    cfg->vocab_subspace = 0;
+    cfg->vocab_rank = 128; /* as in the seed's file, where it is ignored */
+    cfg->num_labels = 2;
+    cfg->causal = 0;
+}
+
+/* A probability must lie in [0,1) (NaN fails too). */
+SS_PRIVATE int ss__is_prob(double p) { return p >= 0.0 && p < 1.0; }
+
+SS_API ss_result ss_config_validate(const ss_config *c) {
+    const int L = c->num_hidden_layers;
+    const int latent = c->num_dense_layers < L; /* some layer is MLA or MLA-o */
+    const struct { const char *key; int value; } sizes[] = {
+        {"vocab_size", c->vocab_size},
+        {"hidden_size", c->hidden_size},
+        {"num_hidden_layers", c->num_hidden_layers},
+        {"intermediate_size", c->intermediate_size},
+        {"num_attention_heads", c->num_attention_heads},
+        {"head_dim", c->head_dim},
+        {"max_position_embeddings", c->max_position_embeddings},
+        {"num_labels", c->num_labels},
+    };
+    size_t i;
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (sizes[i].value < 1)
+            return ss__fail(SS_ERR_INVALID, "config: %s = %d: must be >= 1", sizes[i].key,
+                            sizes[i].value);
+    if (c->rope_dims < 2 || c->rope_dims % 2 != 0 || c->rope_dims > c->head_dim)
+        return ss__fail(SS_ERR_INVALID,
+                        "config: rope_dims = %d: must be even and in 2..head_dim (%d)",
+                        c->rope_dims, c->head_dim);
+    if (c->num_dense_layers < 0 || c->num_dense_layers > L)
+        return ss__fail(SS_ERR_INVALID, "config: num_dense_layers = %d: must be in 0..%d",
+                        c->num_dense_layers, L);
+    if (latent && c->q_latent_dim < 1)
+        return ss__fail(SS_ERR_INVALID,
+                        "config: q_latent_dim = %d: must be >= 1 when num_dense_layers < %d",
+                        c->q_latent_dim, L);
+    if (latent && c->kv_latent_dim < 1)
+        return ss__fail(SS_ERR_INVALID,
+                        "config: kv_latent_dim = %d: must be >= 1 when num_dense_layers < %d",
+                        c->kv_latent_dim, L);
+    if (c->output_subspace && c->o_latent_dim < 1)
+        return ss__fail(SS_ERR_INVALID,
+                        "config: o_latent_dim = %d: must be >= 1 with output_subspace",
+                        c->o_latent_dim);
+    if (c->ffn_decompose && c->ffn_rank < 1)
+        return ss__fail(SS_ERR_INVALID, "config: ffn_rank = %d: must be >= 1 with ffn_decompose",
+                        c->ffn_rank);
+    if (c->vocab_subspace && c->vocab_rank < 1)
+        return ss__fail(SS_ERR_INVALID, "config: vocab_rank = %d: must be >= 1 with vocab_subspace",
+                        c->vocab_rank);
+    if (!ss__is_prob(c->hidden_dropout_prob))
+        return ss__fail(SS_ERR_INVALID, "config: hidden_dropout_prob = %g: must be in [0,1)",
+                        c->hidden_dropout_prob);
+    if (!ss__is_prob(c->attention_dropout_prob))
+        return ss__fail(SS_ERR_INVALID, "config: attention_dropout_prob = %g: must be in [0,1)",
+                        c->attention_dropout_prob);
+    if (c->classifier_dropout >= 0.0 ? !ss__is_prob(c->classifier_dropout)
+                                     : c->classifier_dropout != c->classifier_dropout)
+        return ss__fail(SS_ERR_INVALID,
+                        "config: classifier_dropout = %g: must be in [0,1) or null (negative)",
+                        c->classifier_dropout);
+    if (!(c->initializer_range >= 0.0 && c->initializer_range < 1e30))
+        return ss__fail(SS_ERR_INVALID, "config: initializer_range = %g: must be >= 0",
+                        c->initializer_range);
+    if (!(c->rms_norm_eps >= 0.0 && c->rms_norm_eps < 1e30))
+        return ss__fail(SS_ERR_INVALID, "config: rms_norm_eps = %g: must be >= 0", c->rms_norm_eps);
+    if (!(c->rope_theta > 0.0 && c->rope_theta < 1e30))
+        return ss__fail(SS_ERR_INVALID, "config: rope_theta = %g: must be > 0", c->rope_theta);
+    /* every width the kernels take as an int must fit one */
+    if ((long long)c->num_attention_heads * c->head_dim * 3 > INT_MAX)
+        return ss__fail(SS_ERR_INVALID,
+                        "config: num_attention_heads * head_dim = %lld: too large",
+                        (long long)c->num_attention_heads * c->head_dim);
+    if (latent && (long long)c->q_latent_dim + c->kv_latent_dim > INT_MAX)
+        return ss__fail(SS_ERR_INVALID, "config: q_latent_dim + kv_latent_dim: too large");
+    return SS_OK;
+}
+
+SS_API ss_attn_kind ss_config_attn_kind(const ss_config *cfg, int layer) {
+    SS_ASSERT(layer >= 0 && layer < cfg->num_hidden_layers);
+    if (layer < cfg->num_dense_layers) return SS_ATTN_MHA;
+    return cfg->output_subspace ? SS_ATTN_MLA_O : SS_ATTN_MLA;
+}
+
+SS_API int ss_config_ffn_rank(const ss_config *cfg, int layer) {
+    SS_ASSERT(layer >= 0 && layer < cfg->num_hidden_layers);
+    return cfg->ffn_decompose && layer >= cfg->num_dense_layers ? cfg->ffn_rank : 0;
+}
+
+/* ---- the parameter list ---------------------------------------------------------------------
+   One walk over every tensor of the model, in state_dict order, serves both jobs: registering
+   (names, shapes, flags) and, once the registry has memory, pointing the weight and gradient
+   views at each tensor and initialising it. One list, so the two can never disagree. */
+
+typedef enum ss__init { SS__NORMAL, SS__ZERO, SS__ONE } ss__init;
+
+typedef struct ss__tensor_walk {
+    ss_params *params;
+    int point;        /* 0: register each tensor; 1: point views and initialise */
+    int next;         /* point: the registry index of the next tensor */
+    ss_result status; /* register: the first failure */
+    ss_rng root;      /* point: the init stream, split per tensor by its name */
+    float std;        /* point: initializer_range */
+} ss__tensor_walk;
+
+/* FNV-1a: a tensor name to a 64-bit stream number for ss_rng_split. */
+SS_PRIVATE uint64_t ss__hash_name(const char *s) {
+    uint64_t h = UINT64_C(14695981039346656037);
+    while (*s) h = (h ^ (unsigned char)*s++) * UINT64_C(1099511628211);
+    return h;
+}
+
+/* One tensor: rows x cols (cols 0: a vector of rows). name_fmt may hold one %d, the layer. */
+SS_PRIVATE void ss__tensor(ss__tensor_walk *wk, float **view, float **grad_view,
+                           const char *name_fmt, int layer, int rows, int cols, ss__init init) {
+    char name[SS_MAX_NAME];
+    int shape[2];
+    if (wk->status != SS_OK) return;
+    shape[0] = rows;
+    shape[1] = cols;
+    if (!wk->point) {
+        /* vectors are biases and norm gains: no weight decay for either */
+        unsigned flags = cols ? 0u : SS_PARAM_NO_DECAY;
+        int len = snprintf(name, sizeof name, name_fmt, layer);
+        if (len < 0 || len >= (int)sizeof name)
+            wk->status = ss__fail(SS_ERR_INVALID, "layer %d: tensor name too long", layer);
+        else
+            wk->status = ss_params_add(wk->params, name, cols ? 2 : 1, shape, flags, NULL);
+    } else {
+        const ss_tensor *t = &wk->params->tensors[wk->next];
+        float *v = ss_params_data(wk->params, wk->next);
+        size_t i;
+        *view = v;
+        *grad_view = ss_params_grad(wk->params, wk->next);
+        wk->next++;
+        if (init == SS__NORMAL) { /* every Linear weight and the embedding: N(0, std^2) */
+            ss_rng r = ss_rng_split(&wk->root, ss__hash_name(t->name));
+            for (i = 0; i < t->numel; i++) v[i] = ss_rng_normal(&r, 0.0f, wk->std);
+        } else { /* biases 0, RMSNorm gains 1 */
+            for (i = 0; i < t->numel; i++) v[i] = init == SS__ONE ? 1.0f : 0.0f;
+        }
+    }
+}
+
+/* Every tensor of the model. In register mode w and dw are not touched (views go to a dummy). */
+SS_PRIVATE void ss__model_tensors(ss__tensor_walk *wk, ss_model *m) {
+    const ss_config *c = &m->config;
+    const int D = c->hidden_size, V = c->vocab_size, F = c->intermediate_size;
+    const int HD = c->num_attention_heads * c->head_dim, Cq = c->q_latent_dim;
+    const int Ckv = c->kv_latent_dim, Co = c->o_latent_dim, bias = c->attention_bias;
+    ss_layer_weights dummy_w, dummy_dw;
+    ss_model_weights *w = &m->w, *dw = &m->dw;
+    int l;
+#define SS__T(field, name, rows, cols, init) \
+    ss__tensor(wk, &w->field, &dw->field, "encoder_model." name, 0, rows, cols, init)
+    SS__T(vocab_embed_weight, "vocab_embed.weight", V, c->vocab_subspace ? c->vocab_rank : D,
+          SS__NORMAL);
+    if (c->vocab_subspace)
+        SS__T(vocab_proj_weight, "vocab_proj.weight", D, c->vocab_rank, SS__NORMAL);
+#undef SS__T
+    for (l = 0; l < c->num_hidden_layers; l++) {
+        ss_layer_weights *lw = wk->point ? &w->layers[l] : &dummy_w;
+        ss_layer_weights *ldw = wk->point ? &dw->layers[l] : &dummy_dw;
+        const int Rf = ss_config_ffn_rank(c, l);
+#define SS__T(field, name, rows, cols, init) \
+    ss__tensor(wk, &lw->field, &ldw->field, "encoder_model.layers.%d." name, l, rows, cols, init)
+        SS__T(attn_input_norm_weight, "attn_input_norm.weight", D, 0, SS__ONE);
+        if (ss_config_attn_kind(c, l) == SS_ATTN_MHA) {
+            SS__T(self_attn.qkv_proj_weight, "self_attn.qkv_proj.weight", 3 * HD, D, SS__NORMAL);
+            if (bias)
+                SS__T(self_attn.qkv_proj_bias, "self_attn.qkv_proj.bias", 3 * HD, 0, SS__ZERO);
+            SS__T(self_attn.o_proj_weight, "self_attn.o_proj.weight", D, HD, SS__NORMAL);
+            if (bias) SS__T(self_attn.o_proj_bias, "self_attn.o_proj.bias", D, 0, SS__ZERO);
+        } else {
+            SS__T(self_attn.qkv_a_proj_weight, "self_attn.qkv_a_proj.weight", Cq + Ckv, D,
+                  SS__NORMAL);
+            if (bias)
+                SS__T(self_attn.qkv_a_proj_bias, "self_attn.qkv_a_proj.bias", Cq + Ckv, 0,
+                      SS__ZERO);
+            SS__T(self_attn.q_a_norm_weight, "self_attn.q_a_norm.weight", Cq, 0, SS__ONE);
+            SS__T(self_attn.kv_a_norm_weight, "self_attn.kv_a_norm.weight", Ckv, 0, SS__ONE);
+            SS__T(self_attn.q_b_proj_weight, "self_attn.q_b_proj.weight", HD, Cq, SS__NORMAL);
+            SS__T(self_attn.kv_b_proj_weight, "self_attn.kv_b_proj.weight", 2 * HD, Ckv,
+                  SS__NORMAL);
+            if (ss_config_attn_kind(c, l) == SS_ATTN_MLA) {
+                SS__T(self_attn.o_proj_weight, "self_attn.o_proj.weight", D, HD, SS__NORMAL);
+                if (bias) SS__T(self_attn.o_proj_bias, "self_attn.o_proj.bias", D, 0, SS__ZERO);
+            } else {
+                SS__T(self_attn.o_a_proj_weight, "self_attn.o_a_proj.weight", Co, HD, SS__NORMAL);
+                SS__T(self_attn.o_b_proj_weight, "self_attn.o_b_proj.weight", D, Co, SS__NORMAL);
+                if (bias)
+                    SS__T(self_attn.o_b_proj_bias, "self_attn.o_b_proj.bias", D, 0, SS__ZERO);
+            }
+        }
+        SS__T(ffn_input_norm_weight, "ffn_input_norm.weight", D, 0, SS__ONE);
+        if (Rf == 0) {
+            SS__T(ffn.W_in_weight, "ffn.W_in.weight", F, D, SS__NORMAL);
+            SS__T(ffn.W_in_bias, "ffn.W_in.bias", F, 0, SS__ZERO);
+            SS__T(ffn.W_gate_weight, "ffn.W_gate.weight", F, D, SS__NORMAL);
+            SS__T(ffn.W_gate_bias, "ffn.W_gate.bias", F, 0, SS__ZERO);
+            SS__T(ffn.W_out_weight, "ffn.W_out.weight", D, F, SS__NORMAL);
+            SS__T(ffn.W_out_bias, "ffn.W_out.bias", D, 0, SS__ZERO);
+        } else {
+            SS__T(ffn.W_in_shared_weight, "ffn.W_in_shared.weight", Rf, D, SS__NORMAL);
+            SS__T(ffn.W_in_shared_norm_weight, "ffn.W_in_shared_norm.weight", Rf, 0, SS__ONE);
+            SS__T(ffn.W_in_weight, "ffn.W_in.weight", F, Rf, SS__NORMAL);
+            SS__T(ffn.W_in_bias, "ffn.W_in.bias", F, 0, SS__ZERO);
+            SS__T(ffn.W_gate_shared_weight, "ffn.W_gate_shared.weight", Rf, D, SS__NORMAL);
+            SS__T(ffn.W_gate_shared_norm_weight, "ffn.W_gate_shared_norm.weight", Rf, 0,
+                  SS__ONE);
+            SS__T(ffn.W_gate_weight, "ffn.W_gate.weight", F, Rf, SS__NORMAL);
+            SS__T(ffn.W_gate_bias, "ffn.W_gate.bias", F, 0, SS__ZERO);
+            SS__T(ffn.W_out_weight, "ffn.W_out.weight", Rf, F, SS__NORMAL);
+            SS__T(ffn.W_out_shared_weight, "ffn.W_out_shared.weight", D, Rf, SS__NORMAL);
+            SS__T(ffn.W_out_shared_bias, "ffn.W_out_shared.bias", D, 0, SS__ZERO);
+        }
+#undef SS__T
+    }
+    if (m->head == SS_HEAD_CLASSIFIER) { /* the pooler and the classifier: top-level names */
+#define SS__T(field, name, rows, cols, init) \
+    ss__tensor(wk, &w->field, &dw->field, name, 0, rows, cols, init)
+        SS__T(dense_weight, "dense.weight", D, D, SS__NORMAL);
+        SS__T(dense_bias, "dense.bias", D, 0, SS__ZERO);
+        SS__T(classifier_weight, "classifier.weight", c->num_labels, D, SS__NORMAL);
+        SS__T(classifier_bias, "classifier.bias", c->num_labels, 0, SS__ZERO);
+#undef SS__T
+    }
+}
+
+/* ---- the model block ------------------------------------------------------------------------
+   The model block holds the per-layer view tables, the RoPE tables, the activation block and the
+   activation-gradient block. ss__model_layout is both the size table and the "point into"
+   function: it lists every buffer with its size, in forward order, through ss__carve. With a
+   NULL base it only measures; with memory it points every field into it. */
+
+typedef struct ss__carver {
+    char *base;   /* NULL: measure only */
+    size_t used;  /* bytes so far, including alignment */
+    int overflow; /* a size did not fit in size_t */
+} ss__carver;
+
+/* Reserve a*b elements of elem bytes, 64-byte aligned; NULL when measuring or a == 0. */
+SS_PRIVATE void *ss__carve(ss__carver *cv, size_t a, size_t b, size_t elem) {
+    size_t bytes, start, end;
+    if (a == 0 || b == 0) return NULL;
+    if (cv->used > SIZE_MAX - 63 || !ss__mul_size(a, b, &bytes) ||
+        !ss__mul_size(bytes, elem, &bytes)) {
+        cv->overflow = 1;
+        return NULL;
+    }
+    start = ss__round_up(cv->used, 64);
+    if (!ss__add_size(start, bytes, &end)) {
+        cv->overflow = 1;
+        return NULL;
+    }
+    cv->used = end;
+    return cv->base && !cv->overflow ? cv->base + start : NULL;
+}
+#define SS__CARVE_F(cv, a, b) ((float *)ss__carve(cv, a, b, sizeof(float)))
+
+/* Views, tables and the activation block (cv_act), then the activation-gradient block (cv_grad:
+   a second carver over the same memory, started where the first ended). */
+SS_PRIVATE void ss__model_layout(ss_model *m, ss__carver *cv, ss__carver *cv_grad) {
+    const ss_config *c = &m->config;
+    const size_t BT = (size_t)m->max_B * m->max_T, B = (size_t)m->max_B;
+    const size_t D = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
+    const size_t V = (size_t)c->vocab_size, H = (size_t)c->num_attention_heads;
+    const size_t HD = H * c->head_dim, T = (size_t)m->max_T, NL = (size_t)c->num_labels;
+    const size_t Cq = (size_t)c->q_latent_dim, Ckv = (size_t)c->kv_latent_dim;
+    const size_t Co = c->o_latent_dim > 0 ? (size_t)c->o_latent_dim : 0;
+    const size_t Rf = c->ffn_decompose ? (size_t)c->ffn_rank : 0;
+    const size_t Rv = c->vocab_subspace ? (size_t)c->vocab_rank : 0;
+    const size_t chunk = BT < SS_LM_CHUNK ? BT : SS_LM_CHUNK;
+    const int L = c->num_hidden_layers, lm = m->head != SS_HEAD_CLASSIFIER;
+    const int dropout = c->attention_dropout_prob > 0.0;
+    ss_model_acts *a = &m->acts;
+    ss_model_grads *g = &m->grads;
+    int l, any_mha = 0, any_mla = 0, any_mlao = 0, any_decomposed = 0;
+    float *prev_out;
+
+    /* view tables */
+    m->w.layers = (ss_layer_weights *)ss__carve(cv, (size_t)L, 1, sizeof(ss_layer_weights));
+    m->dw.layers = (ss_layer_weights *)ss__carve(cv, (size_t)L, 1, sizeof(ss_layer_weights));
+    a->layers = (ss_layer_acts *)ss__carve(cv, (size_t)L, 1, sizeof(ss_layer_acts));
+    if (m->w.layers) SS_MEMSET(m->w.layers, 0, (size_t)L * sizeof(ss_layer_weights));
+    if (m->dw.layers) SS_MEMSET(m->dw.layers, 0, (size_t)L * sizeof(ss_layer_weights));
+    if (a->layers) SS_MEMSET(a->layers, 0, (size_t)L * sizeof(ss_layer_acts));
+    /* RoPE tables */
+    m->rope_cos = SS__CARVE_F(cv, (size_t)c->max_position_embeddings, (size_t)c->rope_dims / 2);
+    m->rope_sin = SS__CARVE_F(cv, (size_t)c->max_position_embeddings, (size_t)c->rope_dims / 2);
+
+    /* activations, in forward order */
+    a->ids = (int *)ss__carve(cv, BT, 1, sizeof(int));
+    a->targets = (int *)ss__carve(cv, lm ? BT : B, 1, sizeof(int));
+    a->labels = lm ? NULL : SS__CARVE_F(cv, B, 1);
+    a->emb_r = SS__CARVE_F(cv, BT, Rv);
+    prev_out = SS__CARVE_F(cv, BT, D); /* the embeddings: x of block 0 */
+    for (l = 0; l < L; l++) {
+        ss_layer_acts dummy, *la = a->layers ? &a->layers[l] : &dummy;
+        const ss_attn_kind kind = ss_config_attn_kind(c, l);
+        const size_t R = (size_t)ss_config_ffn_rank(c, l);
+        ss_attn_acts *at = &la->attn;
+        ss_ffn_acts *f = &la->ffn;
+        SS_MEMSET(&dummy, 0, sizeof dummy);
+        any_mha |= kind == SS_ATTN_MHA;
+        any_mla |= kind != SS_ATTN_MHA;
+        any_mlao |= kind == SS_ATTN_MLA_O;
+        any_decomposed |= R > 0;
+        la->x = prev_out;
+        la->ln1 = SS__CARVE_F(cv, BT, D);
+        la->ln1_rstd = SS__CARVE_F(cv, BT, 1);
+        if (kind == SS_ATTN_MHA) {
+            at->qkv = SS__CARVE_F(cv, BT, 3 * HD);
+        } else {
+            at->q_lat = SS__CARVE_F(cv, BT, Cq);
+            at->kv_lat = SS__CARVE_F(cv, BT, Ckv);
+            at->q_rstd = SS__CARVE_F(cv, BT, 1);
+            at->kv_rstd = SS__CARVE_F(cv, BT, 1);
+            at->q_latn = SS__CARVE_F(cv, BT, Cq);
+            at->kv_latn = SS__CARVE_F(cv, BT, Ckv);
+            at->q = SS__CARVE_F(cv, BT, HD);
+            at->kv = SS__CARVE_F(cv, BT, 2 * HD);
+        }
+        at->q_rot = SS__CARVE_F(cv, BT, HD);
+        at->k_rot = SS__CARVE_F(cv, BT, HD);
+        at->att = SS__CARVE_F(cv, B * H, T * T);
+        if (dropout) {
+            at->att_drop = SS__CARVE_F(cv, B * H, T * T);
+            at->drop_mask = (unsigned char *)ss__carve(cv, B * H, T * T, 1);
+        }
+        at->ctx = SS__CARVE_F(cv, BT, HD);
+        if (kind == SS_ATTN_MLA_O) at->o_lat = SS__CARVE_F(cv, BT, Co);
+        la->mid = SS__CARVE_F(cv, BT, D);
+        la->ln2 = SS__CARVE_F(cv, BT, D);
+        la->ln2_rstd = SS__CARVE_F(cv, BT, 1);
+        if (R) {
+            f->in_lat = SS__CARVE_F(cv, BT, R);
+            f->in_rstd = SS__CARVE_F(cv, BT, 1);
+            f->in_latn = SS__CARVE_F(cv, BT, R);
+            f->gate_lat = SS__CARVE_F(cv, BT, R);
+            f->gate_rstd = SS__CARVE_F(cv, BT, 1);
+            f->gate_latn = SS__CARVE_F(cv, BT, R);
+        }
+        f->a = SS__CARVE_F(cv, BT, F);
+        f->g = SS__CARVE_F(cv, BT, F);
+        f->h = SS__CARVE_F(cv, BT, F);
+        if (R) f->out_lat = SS__CARVE_F(cv, BT, R);
+        la->out = SS__CARVE_F(cv, BT, D);
+        prev_out = la->out;
+    }
+    a->h = prev_out;
+    a->branch = SS__CARVE_F(cv, BT, D);
+    a->losses = SS__CARVE_F(cv, lm ? BT : B, 1);
+    if (lm) {
+        a->lm_rows = (int *)ss__carve(cv, BT, 1, sizeof(int));
+        a->lm_targets = (int *)ss__carve(cv, chunk, 1, sizeof(int));
+        a->lm_h = SS__CARVE_F(cv, chunk, D);
+        a->lm_hp = SS__CARVE_F(cv, chunk, Rv);
+        a->lm_logits = SS__CARVE_F(cv, chunk, V);
+        a->lm_loss = SS__CARVE_F(cv, chunk, 1);
+    } else {
+        a->cls = SS__CARVE_F(cv, B, D);
+        a->pool_pre = SS__CARVE_F(cv, B, D);
+        a->pooled = SS__CARVE_F(cv, B, D);
+        a->pooled_drop = SS__CARVE_F(cv, B, D);
+        a->cls_mask = (unsigned char *)ss__carve(cv, B, D, 1);
+        a->cls_logits = SS__CARVE_F(cv, B, NL);
+        a->cls_probs = SS__CARVE_F(cv, B, NL);
+    }
+
+    /* activation gradients: one layer's worth of scratch, big enough for every variant used */
+    g->dresid = SS__CARVE_F(cv_grad, BT, D);
+    g->dln = SS__CARVE_F(cv_grad, BT, D);
+    if (any_mha) g->attn.dqkv = SS__CARVE_F(cv_grad, BT, 3 * HD);
+    if (any_mla) {
+        g->attn.dq_lat = SS__CARVE_F(cv_grad, BT, Cq);
+        g->attn.dkv_lat = SS__CARVE_F(cv_grad, BT, Ckv);
+        g->attn.dq_latn = SS__CARVE_F(cv_grad, BT, Cq);
+        g->attn.dkv_latn = SS__CARVE_F(cv_grad, BT, Ckv);
+        g->attn.dq = SS__CARVE_F(cv_grad, BT, HD);
+        g->attn.dkv = SS__CARVE_F(cv_grad, BT, 2 * HD);
+    }
+    g->attn.dq_rot = SS__CARVE_F(cv_grad, BT, HD);
+    g->attn.dk_rot = SS__CARVE_F(cv_grad, BT, HD);
+    g->attn.datt = SS__CARVE_F(cv_grad, B * H, T * T);
+    g->attn.dctx = SS__CARVE_F(cv_grad, BT, HD);
+    if (any_mlao) g->attn.do_lat = SS__CARVE_F(cv_grad, BT, Co);
+    if (any_decomposed) {
+        g->ffn.din_lat = SS__CARVE_F(cv_grad, BT, Rf);
+        g->ffn.din_latn = SS__CARVE_F(cv_grad, BT, Rf);
+        g->ffn.dgate_lat = SS__CARVE_F(cv_grad, BT, Rf);
+        g->ffn.dgate_latn = SS__CARVE_F(cv_grad, BT, Rf);
+        g->ffn.dout_lat = SS__CARVE_F(cv_grad, BT, Rf);
+    }
+    g->ffn.da = SS__CARVE_F(cv_grad, BT, F);
+    g->ffn.dg = SS__CARVE_F(cv_grad, BT, F);
+    g->ffn.dh = SS__CARVE_F(cv_grad, BT, F);
+    g->demb_r = SS__CARVE_F(cv_grad, BT, Rv);
+    if (lm) {
+        g->dlm_h = SS__CARVE_F(cv_grad, chunk, D);
+        g->dlm_hp = SS__CARVE_F(cv_grad, chunk, Rv);
+        g->dlm_logits = SS__CARVE_F(cv_grad, chunk, V);
+    } else {
+        g->dcls = SS__CARVE_F(cv_grad, B, D);
+        g->dpool_pre = SS__CARVE_F(cv_grad, B, D);
+        g->dpooled = SS__CARVE_F(cv_grad, B, D);
+        g->dpooled_drop = SS__CARVE_F(cv_grad, B, D);
+        g->dcls_logits = SS__CARVE_F(cv_grad, B, NL);
+    }
+}
+
+/* Check the arguments, copy the config, register every tensor and measure every block.
+   On failure m is freed and zeroed. */
+SS_PRIVATE ss_result ss__model_setup(ss_model *m, const ss_config *cfg, ss_head head, int max_B,
+                                     int max_T) {
+    ss__tensor_walk wk;
+    ss__carver act, grad;
+    size_t model_bytes, total;
+    ss_result r;
+    SS_MEMSET(m, 0, sizeof *m);
+    r = ss_config_validate(cfg);
+    if (r != SS_OK) return r;
+    if (head != SS_HEAD_MLM && head != SS_HEAD_CLASSIFIER && head != SS_HEAD_CAUSAL_LM)
+        return ss__fail(SS_ERR_INVALID, "model: unknown head %d", (int)head);
+    if (head == SS_HEAD_CAUSAL_LM && !cfg->causal)
+        return ss__fail(SS_ERR_INVALID, "config: causal = 0: a causal-LM head needs causal = 1");
+    if (max_B < 1 || max_T < 1)
+        return ss__fail(SS_ERR_INVALID, "model: max_B = %d, max_T = %d: both must be >= 1", max_B,
+                        max_T);
+    if (max_T > cfg->max_position_embeddings)
+        return ss__fail(SS_ERR_INVALID,
+                        "config: max_position_embeddings = %d: less than max_T = %d",
+                        cfg->max_position_embeddings, max_T);
+    if ((long long)max_B * max_T > INT_MAX)
+        return ss__fail(SS_ERR_OVERFLOW, "model: max_B * max_T = %lld rows: too many",
+                        (long long)max_B * max_T);
+    m->config = *cfg;
+    m->head = head;
+    m->max_B = max_B;
+    m->max_T = max_T;
+
+    SS_MEMSET(&wk, 0, sizeof wk);
+    wk.params = &m->params;
+    ss__model_tensors(&wk, m);
+    if (wk.status != SS_OK) {
+        ss_model_free(m);
+        return wk.status;
+    }
+
+    SS_MEMSET(&act, 0, sizeof act);
+    SS_MEMSET(&grad, 0, sizeof grad);
+    ss__model_layout(m, &act, &grad);
+    m->sizes.param_count = ss_model_param_count(m);
+    m->sizes.param_bytes = ss_params_memory_size(&m->params);
+    m->sizes.act_bytes = act.used;
+    m->sizes.act_grad_bytes = grad.used;
+    /* total = registry blocks + 64 (to align the model block) + activations + 64 + gradients */
+    if (act.overflow || grad.overflow || !ss__add_size(act.used, 64, &model_bytes) ||
+        !ss__add_size(model_bytes, grad.used, &model_bytes) ||
+        !ss__add_size(model_bytes, 128, &model_bytes) ||
+        !ss__add_size(m->sizes.param_bytes, model_bytes, &total)) {
+        ss_model_free(m);
+        return ss__fail(SS_ERR_OVERFLOW, "model: activation block for %d x %d overflows", max_B,
+                        max_T);
+    }
+    m->sizes.total_bytes = total;
+    return SS_OK;
+}
+
+/* Put a set-up model into memory of sizes.total_bytes: views, RoPE tables, initial values. */
+SS_PRIVATE void ss__model_place(ss_model *m, void *memory, uint64_t seed) {
+    const ss_config *c = &m->config;
+    ss__tensor_walk wk;
+    ss__carver act, grad;
+    ss_rng root;
+    char *base;
+    ss_params_init_preallocated(&m->params, memory);
+    m->memory = memory;
+    base = (char *)memory + m->sizes.param_bytes;
+    base += (64 - (uintptr_t)base % 64) % 64;
+    SS_MEMSET(&act, 0, sizeof act);
+    SS_MEMSET(&grad, 0, sizeof grad);
+    act.base = base;
+    grad.base = base + ss__round_up(m->sizes.act_bytes, 64);
+    ss__model_layout(m, &act, &grad);
+    SS_ASSERT(!act.overflow && !grad.overflow && act.used == m->sizes.act_bytes);
+
+    ss_rng_seed(&root, seed);
+    SS_MEMSET(&wk, 0, sizeof wk);
+    wk.params = &m->params;
+    wk.point = 1;
+    wk.root = ss_rng_split(&root, 1);
+    wk.std = (float)c->initializer_range;
+    ss__model_tensors(&wk, m);
+    SS_ASSERT(wk.next == m->params.count);
+    m->rng = ss_rng_split(&root, 2); /* dropout */
+    ss_rope_tables(m->rope_cos, m->rope_sin, c->max_position_embeddings, c->rope_dims,
+                   (float)c->rope_theta);
+}
+
+SS_API ss_result ss_model_memory_size(ss_model_sizes *sizes, const ss_config *cfg, ss_head head,
+                                      int max_B, int max_T) {
+    ss_model m;
+    ss_result r = ss__model_setup(&m, cfg, head, max_B, max_T);
+    SS_MEMSET(sizes, 0, sizeof *sizes);
+    if (r != SS_OK) return r;
+    *sizes = m.sizes;
+    ss_model_free(&m);
+    return SS_OK;
+}
+
+SS_API ss_result ss_model_init(ss_model *model, const ss_config *cfg, ss_head head, int max_B,
+                               int max_T, uint64_t seed) {
+    void *memory;
+    ss_result r = ss__model_setup(model, cfg, head, max_B, max_T);
+    if (r != SS_OK) return r;
+    memory = ss__malloc(model->sizes.total_bytes);
+    if (!memory) {
+        size_t bytes = model->sizes.total_bytes;
+        ss_model_free(model);
+        return ss__fail(SS_ERR_NOMEM, "model: no memory for %zu bytes (batch %d x %d)", bytes,
+                        max_B, max_T);
+    }
+    ss__model_place(model, memory, seed);
+    model->owns_memory = 1;
+    return SS_OK;
+}
+
+SS_API ss_result ss_model_init_preallocated(ss_model *model, const ss_config *cfg, ss_head head,
+                                            int max_B, int max_T, uint64_t seed, void *memory) {
+    ss_result r = ss__model_setup(model, cfg, head, max_B, max_T);
+    if (r != SS_OK) return r;
+    SS_ASSERT(memory);
+    ss__model_place(model, memory, seed);
+    return SS_OK;
+}
+
+SS_API void ss_model_free(ss_model *model) {
+    ss_params_free(&model->params); /* the table; its blocks are in model->memory */
+    if (model->owns_memory) ss_free(model->memory);
+    SS_MEMSET(model, 0, sizeof *model);
+}
+
+SS_API size_t ss_model_param_count(const ss_model *model) {
+    size_t n = 0;
+    int i;
+    for (i = 0; i < model->params.count; i++) n += model->params.tensors[i].numel;
+    return n;
+}
+
+SS_API void ss_model_zero_grad(ss_model *model) { ss_params_zero_grad(&model->params); }
+
+/* ---- forward and backward -------------------------------------------------------------------- */
+
+/* out = x + y over n values: a residual connection. */
+SS_PRIVATE void ss__residual_add(float *out, const float *x, const float *y, size_t n) {
+    long i, count = (long)n;
+    SS__OMP(parallel for schedule(static))
+    for (i = 0; i < count; i++) out[i] = x[i] + y[i];
+}
+
+SS_PRIVATE ss_attn_dims ss__model_attn_dims(const ss_model *m, int B, int T, int training) {
+    const ss_config *c = &m->config;
+    ss_attn_dims d;
+    d.B = B;
+    d.T = T;
+    d.D = c->hidden_size;
+    d.H = c->num_attention_heads;
+    d.Dh = c->head_dim;
+    d.Dr = c->rope_dims;
+    d.Cq = c->q_latent_dim;
+    d.Ckv = c->kv_latent_dim;
+    d.Co = c->o_latent_dim;
+    d.P = c->max_position_embeddings;
+    d.eps = (float)c->rms_norm_eps;
+    d.causal = c->causal;
+    d.dropout_p = training ? (float)c->attention_dropout_prob : 0.0f;
+    return d;
+}
+
+SS_PRIVATE float ss__classifier_dropout(const ss_config *c, int training) {
+    if (!training) return 0.0f;
+    return (float)(c->classifier_dropout >= 0.0 ? c->classifier_dropout : c->hidden_dropout_prob);
+}
+
+/* Logits of kept rows [first, first+n) of the LM head, then their softmax and losses:
+     lm_h = h[rows];  logits = lm_h E^T,  or with the vocab subspace (lm_h P) E_r^T (SPEC 1.12)
+   Forward runs it for every chunk; backward runs it again instead of keeping (kept, V) logits. */
+SS_PRIVATE void ss__lm_chunk(ss_model *m, ss_ce_stats *ce, int first, int n) {
+    const ss_config *c = &m->config;
+    ss_model_acts *a = &m->acts;
+    const int D = c->hidden_size, V = c->vocab_size, Rv = c->vocab_rank;
+    int i;
+    for (i = 0; i < n; i++) {
+        const int row = a->lm_rows[first + i];
+        SS_MEMCPY(a->lm_h + (size_t)i * D, a->h + (size_t)row * D, (size_t)D * sizeof(float));
+        a->lm_targets[i] = a->targets[row];
+    }
+    if (c->vocab_subspace) {
+        /* lm_hp (n,Rv) = lm_h (n,D) @ P (D,Rv): the input projection's weight, used untransposed */
+        ss_gemm(0, 0, n, Rv, D, 1.0f, a->lm_h, D, m->w.vocab_proj_weight, Rv, 0.0f, a->lm_hp, Rv);
+        ss_linear_forward(a->lm_logits, a->lm_hp, m->w.vocab_embed_weight, NULL, n, Rv, V);
+    } else {
+        ss_linear_forward(a->lm_logits, a->lm_h, m->w.vocab_embed_weight, NULL, n, D, V);
+    }
+    ss_crossentropy_forward(ce, a->lm_loss, a->lm_logits, a->lm_logits, a->lm_targets, n, V);
+}
+
+SS_PRIVATE void ss__lm_head_forward(ss_model *m, ss_model_stats *st) {
+    ss_model_acts *a = &m->acts;
+    const int BT = a->B * a->T;
+    int r, first, kept = 0;
+    for (r = 0; r < BT; r++) {
+        SS_ASSERT((a->targets[r] == SS_IGNORE_INDEX ||
+                   (a->targets[r] >= 0 && a->targets[r] < m->config.vocab_size)) &&
+                  "target out of range");
+        a->losses[r] = 0.0f;
+        if (a->targets[r] != SS_IGNORE_INDEX) a->lm_rows[kept++] = r;
+    }
+    a->kept = kept;
+    for (first = 0; first < kept; first += SS_LM_CHUNK) {
+        const int n = kept - first < SS_LM_CHUNK ? kept - first : SS_LM_CHUNK;
+        ss_ce_stats ce;
+        int i;
+        ss__lm_chunk(m, &ce, first, n);
+        for (i = 0; i < n; i++) a->losses[a->lm_rows[first + i]] = a->lm_loss[i];
+        st->loss_sum += ce.loss_sum; /* chunk sums in order: the same bits for any thread count */
+        st->correct += ce.correct;
+    }
+    st->kept = kept;
+    st->loss = kept ? (float)(st->loss_sum / kept) : 0.0f;
+}
+
+SS_PRIVATE void ss__lm_head_backward(ss_model *m, float grad_scale) {
+    const ss_config *c = &m->config;
+    ss_model_acts *a = &m->acts;
+    ss_model_grads *g = &m->grads;
+    const int D = c->hidden_size, V = c->vocab_size, Rv = c->vocab_rank, kept = a->kept;
+    int first;
+    for (first = 0; first < kept; first += SS_LM_CHUNK) {
+        const int n = kept - first < SS_LM_CHUNK ? kept - first : SS_LM_CHUNK;
+        ss_ce_stats ce;
+        int i;
+        ss__lm_chunk(m, &ce, first, n); /* recomputed: lm_logits now holds the probabilities */
+        ss__zero(g->dlm_logits, (size_t)n * V);
+        ss__zero(g->dlm_h, (size_t)n * D);
+        /* loss = sum of row losses / kept, so each row's dloss is grad_scale / kept */
+        ss_crossentropy_backward(g->dlm_logits, grad_scale / (float)kept, a->lm_logits,
+                                 a->lm_targets, n, V);
+        if (c->vocab_subspace) {
+            ss__zero(g->dlm_hp, (size_t)n * Rv);
+            ss_linear_backward(g->dlm_hp, m->dw.vocab_embed_weight, NULL, g->dlm_logits, a->lm_hp,
+                               m->w.vocab_embed_weight, n, Rv, V);
+            /* forward lm_hp = lm_h P: dlm_h += dlm_hp P^T;  dP += lm_h^T dlm_hp */
+            ss_gemm(0, 1, n, D, Rv, 1.0f, g->dlm_hp, Rv, m->w.vocab_proj_weight, Rv, 1.0f,
+                    g->dlm_h, D);
+            ss_gemm(1, 0, D, Rv, n, 1.0f, a->lm_h, D, g->dlm_hp, Rv, 1.0f,
+                    m->dw.vocab_proj_weight, Rv);
+        } else {
+            ss_linear_backward(g->dlm_h, m->dw.vocab_embed_weight, NULL, g->dlm_logits, a->lm_h,
+                               m->w.vocab_embed_weight, n, D, V);
+        }
+        for (i = 0; i < n; i++) { /* kept rows are distinct: scatter back into dresid */
+            float *dst = g->dresid + (size_t)a->lm_rows[first + i] * D;
+            const float *src = g->dlm_h + (size_t)i * D;
+            int j;
+            for (j = 0; j < D; j++) dst[j] += src[j];
+        }
+    }
+}
+
+SS_PRIVATE void ss__classifier_forward(ss_model *m, ss_model_stats *st, int has_targets) {
+    const ss_config *c = &m->config;
+    ss_model_acts *a = &m->acts;
+    const int B = a->B, T = a->T, D = c->hidden_size, NL = c->num_labels;
+    int b;
+    for (b = 0; b < B; b++) /* the [CLS] row, position 0 of each sequence */
+        SS_MEMCPY(a->cls + (size_t)b * D, a->h + (size_t)b * T * D, (size_t)D * sizeof(float));
+    ss_linear_forward(a->pool_pre, a->cls, m->w.dense_weight, m->w.dense_bias, B, D, D);
+    ss_tanh_forward(a->pooled, a->pool_pre, (size_t)B * D);
+    ss_dropout_forward(a->pooled_drop, a->cls_mask, a->pooled,
+                       ss__classifier_dropout(c, a->training), &m->rng, (size_t)B * D);
+    ss_linear_forward(a->cls_logits, a->pooled_drop, m->w.classifier_weight, m->w.classifier_bias,
+                      B, D, NL);
+    if (!has_targets) return;
+    if (NL >= 2) {
+        ss_ce_stats ce;
+        ss_crossentropy_forward(&ce, a->losses, a->cls_probs, a->cls_logits, a->targets, B, NL);
+        st->loss = ce.loss;
+        st->loss_sum = ce.loss_sum;
+        st->kept = ce.kept;
+        st->correct = ce.correct;
+    } else { /* regression: MSE of the one logit against the float label (PyTorch MSELoss) */
+        double sum = 0.0;
+        for (b = 0; b < B; b++) {
+            const double e = (double)a->cls_logits[b] - (double)a->labels[b];
+            a->losses[b] = (float)(e * e);
+            sum += e * e;
+        }
+        st->loss_sum = sum;
+        st->kept = B;
+        st->loss = (float)(sum / B);
+    }
+    a->kept = st->kept;
+}
+
+SS_PRIVATE void ss__classifier_backward(ss_model *m, float grad_scale) {
+    const ss_config *c = &m->config;
+    ss_model_acts *a = &m->acts;
+    ss_model_grads *g = &m->grads;
+    const int B = a->B, T = a->T, D = c->hidden_size, NL = c->num_labels;
+    const size_t BD = (size_t)B * D;
+    int b, j;
+    ss__zero(g->dcls_logits, (size_t)B * NL);
+    ss__zero(g->dpooled_drop, BD);
+    ss__zero(g->dpooled, BD);
+    ss__zero(g->dpool_pre, BD);
+    ss__zero(g->dcls, BD);
+    if (a->kept == 0) return;
+    if (NL >= 2) {
+        ss_crossentropy_backward(g->dcls_logits, grad_scale / (float)a->kept, a->cls_probs,
+                                 a->targets, B, NL);
+    } else { /* loss = mean_b (y_b - label_b)^2: dy_b = 2 (y_b - label_b) / B */
+        for (b = 0; b < B; b++)
+            g->dcls_logits[b] = grad_scale * 2.0f * (a->cls_logits[b] - a->labels[b]) / (float)B;
+    }
+    ss_linear_backward(g->dpooled_drop, m->dw.classifier_weight, m->dw.classifier_bias,
+                       g->dcls_logits, a->pooled_drop, m->w.classifier_weight, B, D, NL);
+    ss_dropout_backward(g->dpooled, g->dpooled_drop, a->cls_mask,
+                        ss__classifier_dropout(c, a->training), BD);
+    ss_tanh_backward(g->dpool_pre, g->dpooled, a->pooled, BD);
+    ss_linear_backward(g->dcls, m->dw.dense_weight, m->dw.dense_bias, g->dpool_pre, a->cls,
+                       m->w.dense_weight, B, D, D);
+    for (b = 0; b < B; b++)
+        for (j = 0; j < D; j++) g->dresid[(size_t)b * T * D + j] += g->dcls[(size_t)b * D + j];
+}
+
+SS_API void ss_model_forward(ss_model *model, ss_model_stats *stats, const int *ids,
+                             const int *key_mask, const int *targets, const float *labels, int B,
+                             int T, int training) {
+    ss_model *m = model;
+    const ss_config *c = &m->config;
+    ss_model_acts *a = &m->acts;
+    const int BT = B * T, D = c->hidden_size, V = c->vocab_size, F = c->intermediate_size;
+    const int lm = m->head != SS_HEAD_CLASSIFIER;
+    const int has_targets = lm || c->num_labels >= 2 ? targets != NULL : labels != NULL;
+    const float eps = (float)c->rms_norm_eps;
+    const ss_attn_dims dims = ss__model_attn_dims(m, B, T, training);
+    ss_model_stats st;
+    int l;
+    SS_ASSERT(m->memory && ids && B >= 1 && T >= 1 && B <= m->max_B && T <= m->max_T);
+    SS_MEMSET(&st, 0, sizeof st);
+    a->B = B;
+    a->T = T;
+    a->training = training;
+    a->has_targets = has_targets;
+    a->kept = 0;
+    SS_MEMCPY(a->ids, ids, (size_t)BT * sizeof(int));
+    if (targets && (lm || c->num_labels >= 2))
+        SS_MEMCPY(a->targets, targets, (size_t)(lm ? BT : B) * sizeof(int));
+    if (labels && !lm && c->num_labels == 1)
+        SS_MEMCPY(a->labels, labels, (size_t)B * sizeof(float));
+
+    /* token embedding: h0 = E[ids], or E_r[ids] P^T through the vocabulary subspace */
+    if (c->vocab_subspace) {
+        ss_embedding_forward(a->emb_r, a->ids, m->w.vocab_embed_weight, BT, V, c->vocab_rank);
+        ss_linear_forward(a->layers[0].x, a->emb_r, m->w.vocab_proj_weight, NULL, BT,
+                          c->vocab_rank, D);
+    } else {
+        ss_embedding_forward(a->layers[0].x, a->ids, m->w.vocab_embed_weight, BT, V, D);
+    }
+    /* pre-norm blocks: x += Attn(RMSNorm(x)); x += FFN(RMSNorm(x)) */
+    for (l = 0; l < c->num_hidden_layers; l++) {
+        const ss_layer_weights *l_w = &m->w.layers[l];
+        ss_layer_acts *l_a = &a->layers[l];
+        ss_rmsnorm_forward(l_a->ln1, l_a->ln1_rstd, l_a->x, l_w->attn_input_norm_weight, BT, D,
+                           eps);
+        switch (ss_config_attn_kind(c, l)) {
+        case SS_ATTN_MHA:
+            ss_mha_forward(a->branch, &l_a->attn, l_a->ln1, key_mask, &m->rng, &l_w->self_attn,
+                           m->rope_cos, m->rope_sin, &dims);
+            break;
+        case SS_ATTN_MLA:
+            ss_mla_forward(a->branch, &l_a->attn, l_a->ln1, key_mask, &m->rng, &l_w->self_attn,
+                           m->rope_cos, m->rope_sin, &dims);
+            break;
+        case SS_ATTN_MLA_O:
+            ss_mlao_forward(a->branch, &l_a->attn, l_a->ln1, key_mask, &m->rng, &l_w->self_attn,
+                            m->rope_cos, m->rope_sin, &dims);
+            break;
+        }
+        ss__residual_add(l_a->mid, l_a->x, a->branch, (size_t)BT * D);
+        ss_rmsnorm_forward(l_a->ln2, l_a->ln2_rstd, l_a->mid, l_w->ffn_input_norm_weight, BT, D,
+                           eps);
+        ss_ffn_forward(a->branch, &l_a->ffn, l_a->ln2, &l_w->ffn, BT, D, F,
+                       ss_config_ffn_rank(c, l), eps);
+        ss__residual_add(l_a->out, l_a->mid, a->branch, (size_t)BT * D);
+    }
+    /* no final norm: the heads read the raw residual stream a->h (SPEC 1.3) */
+    if (lm) {
+        if (has_targets) ss__lm_head_forward(m, &st);
+    } else {
+        ss__classifier_forward(m, &st, has_targets);
+    }
+    if (stats) *stats = st;
+}
+
+SS_API void ss_model_backward(ss_model *model, float grad_scale) {
+    ss_model *m = model;
+    const ss_config *c = &m->config;
+    const ss_model_acts *a = &m->acts;
+    ss_model_grads *g = &m->grads;
+    const int B = a->B, T = a->T, BT = B * T, D = c->hidden_size, F = c->intermediate_size;
+    const ss_attn_dims dims = ss__model_attn_dims(m, B, T, a->training);
+    int l;
+    SS_ASSERT(m->memory && a->has_targets && "ss_model_backward needs a forward with targets");
+    /* the residual stream's gradient starts at the head and runs down through every block */
+    ss__zero(g->dresid, (size_t)BT * D);
+    if (m->head != SS_HEAD_CLASSIFIER)
+        ss__lm_head_backward(m, grad_scale);
+    else
+        ss__classifier_backward(m, grad_scale);
+    for (l = c->num_hidden_layers - 1; l >= 0; l--) {
+        const ss_layer_weights *l_w = &m->w.layers[l];
+        ss_layer_weights *dl_w = &m->dw.layers[l];
+        const ss_layer_acts *l_a = &a->layers[l];
+        const int Rf = ss_config_ffn_rank(c, l);
+        /* out = mid + FFN(ln2(mid)): dresid holds d(out), which is also mid's direct share;
+           each norm's backward adds the branch's share into dresid, turning it into d(mid),
+           then d(x) */
+        ss__zero(g->dln, (size_t)BT * D);
+        ss_ffn_backward(g->dln, &dl_w->ffn, &g->ffn, g->dresid, l_a->ln2, &l_a->ffn, &l_w->ffn, BT,
+                        D, F, Rf);
+        ss_rmsnorm_backward(g->dresid, dl_w->ffn_input_norm_weight, g->dln, l_a->mid,
+                            l_a->ln2_rstd, l_w->ffn_input_norm_weight, BT, D);
+        ss__zero(g->dln, (size_t)BT * D);
+        switch (ss_config_attn_kind(c, l)) {
+        case SS_ATTN_MHA:
+            ss_mha_backward(g->dln, &dl_w->self_attn, &g->attn, g->dresid, l_a->ln1, &l_a->attn,
+                            &l_w->self_attn, m->rope_cos, m->rope_sin, &dims);
+            break;
+        case SS_ATTN_MLA:
+            ss_mla_backward(g->dln, &dl_w->self_attn, &g->attn, g->dresid, l_a->ln1, &l_a->attn,
+                            &l_w->self_attn, m->rope_cos, m->rope_sin, &dims);
+            break;
+        case SS_ATTN_MLA_O:
+            ss_mlao_backward(g->dln, &dl_w->self_attn, &g->attn, g->dresid, l_a->ln1, &l_a->attn,
+                             &l_w->self_attn, m->rope_cos, m->rope_sin, &dims);
+            break;
+        }
+        ss_rmsnorm_backward(g->dresid, dl_w->attn_input_norm_weight, g->dln, l_a->x, l_a->ln1_rstd,
+                            l_w->attn_input_norm_weight, BT, D);
+    }
+    /* the embedding: dE gets this on top of the tied head's share */
+    if (c->vocab_subspace) {
+        ss__zero(g->demb_r, (size_t)BT * c->vocab_rank);
+        ss_linear_backward(g->demb_r, m->dw.vocab_proj_weight, NULL, g->dresid, a->emb_r,
+                           m->w.vocab_proj_weight, BT, c->vocab_rank, D);
+        ss_embedding_backward(m->dw.vocab_embed_weight, g->demb_r, a->ids, BT, c->vocab_size,
+                              c->vocab_rank);
+    } else {
+        ss_embedding_backward(m->dw.vocab_embed_weight, g->dresid, a->ids, BT, c->vocab_size, D);
     }
 }
 

@@ -53,7 +53,7 @@ done
 
 # The gradient checks must be able to fail: with --mutate every dout reaching a backward is
 # scaled by 1.01, and the finite-difference checks have to catch it.
-for n in test_layers_grad test_attention; do
+for n in test_layers_grad test_attention test_model; do
     step "mutation-caught/$n" sh -c "$OUT/gcc-$n --mutate | grep -q '^FAIL .* fd'"
 done
 
