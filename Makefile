@@ -28,7 +28,7 @@ ifeq ($(SANITIZE),1)
 CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
 endif
 
-TOOL_SRC = $(wildcard tools/*.c)
+TOOL_SRC = tools/ss.c tools/common.c $(wildcard tools/cmd_*.c)
 TOOL_HDR = $(wildcard tools/*.h)
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 

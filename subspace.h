@@ -1121,6 +1121,41 @@ SS_API ss_result ss_safetensors_load_params(ss_safetensors *st, ss_params *p, in
 SS_API void ss_safetensors_close(ss_safetensors *st);
 #endif
 
+// >>checkpoint ====================================================================================
+// Configs and checkpoints. A config is the seed's JSON file (shorthand, notes, model, pre_train,
+// fine_tune, and whatever a run adds); its "model" object maps one to one onto ss_config. A
+// checkpoint is a safetensors file of the model's parameters under the seed's PyTorch names
+// (SPEC 8), so it loads into the seed's PyTorch model with load_state_dict(strict=True), with
+// __metadata__ "format" = "subspace.h checkpoint 1", "config" = the model object as JSON text,
+// and "head" = "mlm", "classifier" or "causal_lm".
+
+/* Read a "model" object into cfg. Every one of the seed's 27 keys must be present with its type
+   (null where the seed writes null: classifier_dropout, rope_scaling, q/kv_latent_dim, ffn_rank,
+   vocab_rank, o_latent_dim); "num_labels" (default 2) and "causal" (default false) may be added;
+   any other key is an error, so a misspelt key never falls back to a default silently. Then
+   ss_config_validate. Fails with SS_ERR_FORMAT or SS_ERR_INVALID, the detail naming the source,
+   the key and its byte offset ("configs/x.json: model.rope_dims (byte 612): ..."). */
+SS_API ss_result ss_config_from_json(ss_config *cfg, const ss_json *model);
+/* Write cfg as a "model" object: the 27 keys in the seed's order, then num_labels and causal.
+   ss_config_from_json of the result gives cfg back. Fails as the writer does. */
+SS_API ss_result ss_config_write_json(const ss_config *cfg, ss_json_writer *w);
+#ifndef SS_NO_STDIO
+/* Load a config file and read its "model" object (ss_config_from_json). SS_ERR_IO when the file
+   cannot be read; SS_ERR_FORMAT / SS_ERR_INVALID naming the file, key and byte offset. */
+SS_API ss_result ss_config_load(ss_config *cfg, const char *path);
+/* Save every parameter to path (safetensors, F32, crash-safe: a temporary file renamed into
+   place), with the metadata above. Fails with SS_ERR_IO or SS_ERR_NOMEM naming the path. */
+SS_API ss_result ss_model_save(const ss_model *model, const char *path);
+/* Load parameters saved by ss_model_save or by PyTorch (safetensors of a state_dict). Every
+   encoder_model.* tensor of the model must be in the file with the same shape (else
+   SS_ERR_NOT_FOUND / SS_ERR_FORMAT naming the tensor and both shapes), and the file may hold no
+   encoder_model.* tensor the model lacks (an architecture mismatch). Head tensors (dense.*,
+   classifier.*) load when the file has them all; when it has none (a classifier starting from an
+   MLM checkpoint) the head keeps its fresh initialisation. A read error can leave the model
+   partly loaded. Gradients and AdamW moments are not touched. */
+SS_API ss_result ss_model_load(ss_model *model, const char *path);
+#endif
+
 #ifdef __cplusplus
 }
 #endif
@@ -1265,8 +1300,9 @@ SS_API const char *ss_result_string(ss_result r) {
     return "unknown result";
 }
 
+#define SS__DETAIL_SIZE 512 /* bytes of an error detail, NUL included */
 #ifndef SS_NO_ERROR_STRINGS
-static SS__THREAD_LOCAL char ss__error_detail[512];
+static SS__THREAD_LOCAL char ss__error_detail[SS__DETAIL_SIZE];
 #endif
 
 SS_API const char *ss_last_error_detail(void) {
@@ -4918,6 +4954,262 @@ SS_API void ss_safetensors_close(ss_safetensors *st) {
     SS_MEMSET(st, 0, sizeof *st);
 }
 
+#endif /* SS_NO_STDIO */
+
+// >>checkpoint (implementation) -------------------------------------------------------------------
+
+/* How a "model" key is read: its JSON type, and what null means where the seed allows null. */
+typedef enum ss__cfg_kind {
+    SS__CFG_INT,          /* an integer */
+    SS__CFG_INT_OR_NULL,  /* an integer, or null stored as 0 */
+    SS__CFG_REAL,         /* a number */
+    SS__CFG_REAL_OR_NULL, /* a number, or null stored as -1 (classifier_dropout) */
+    SS__CFG_BOOL,         /* true or false, stored as 1 or 0 */
+    SS__CFG_STRING,       /* a short string (attention_backend) */
+    SS__CFG_NULL          /* null only: a feature the seed names but never uses (rope_scaling) */
+} ss__cfg_kind;
+
+typedef struct ss__cfg_key {
+    const char *key;   /* the JSON key = the ss_config field */
+    ss__cfg_kind kind;
+    size_t offset;     /* of the field in ss_config */
+    int required;      /* one of the seed's 27 */
+} ss__cfg_key;
+
+#define SS__CFG(field, kind, required) {#field, kind, offsetof(ss_config, field), required}
+/* The seed's 27 keys in the order of its files, then our two additions. */
+static const ss__cfg_key ss__cfg_keys[] = {
+    SS__CFG(hidden_size, SS__CFG_INT, 1),
+    SS__CFG(num_hidden_layers, SS__CFG_INT, 1),
+    SS__CFG(intermediate_size, SS__CFG_INT, 1),
+    SS__CFG(hidden_dropout_prob, SS__CFG_REAL, 1),
+    SS__CFG(attention_dropout_prob, SS__CFG_REAL, 1),
+    SS__CFG(classifier_dropout, SS__CFG_REAL_OR_NULL, 1),
+    SS__CFG(initializer_range, SS__CFG_REAL, 1),
+    SS__CFG(layer_norm_eps, SS__CFG_REAL, 1),
+    SS__CFG(rms_norm_eps, SS__CFG_REAL, 1),
+    SS__CFG(vocab_size, SS__CFG_INT, 1),
+    SS__CFG(rope_theta, SS__CFG_REAL, 1),
+    SS__CFG(rope_scaling, SS__CFG_NULL, 1),
+    SS__CFG(max_position_embeddings, SS__CFG_INT, 1),
+    SS__CFG(num_dense_layers, SS__CFG_INT, 1),
+    SS__CFG(q_latent_dim, SS__CFG_INT_OR_NULL, 1),
+    SS__CFG(kv_latent_dim, SS__CFG_INT_OR_NULL, 1),
+    SS__CFG(num_attention_heads, SS__CFG_INT, 1),
+    SS__CFG(head_dim, SS__CFG_INT, 1),
+    SS__CFG(rope_dims, SS__CFG_INT, 1),
+    SS__CFG(attention_bias, SS__CFG_BOOL, 1),
+    SS__CFG(output_subspace, SS__CFG_BOOL, 1),
+    SS__CFG(o_latent_dim, SS__CFG_INT_OR_NULL, 1),
+    SS__CFG(attention_backend, SS__CFG_STRING, 1),
+    SS__CFG(ffn_decompose, SS__CFG_BOOL, 1),
+    SS__CFG(ffn_rank, SS__CFG_INT_OR_NULL, 1),
+    SS__CFG(vocab_subspace, SS__CFG_BOOL, 1),
+    SS__CFG(vocab_rank, SS__CFG_INT_OR_NULL, 1),
+    SS__CFG(num_labels, SS__CFG_INT, 0),
+    SS__CFG(causal, SS__CFG_BOOL, 0),
+};
+#undef SS__CFG
+#define SS__CFG_KEYS ((int)(sizeof ss__cfg_keys / sizeof ss__cfg_keys[0]))
+
+/* Store one member v under key k into cfg (type checks name the key through the JSON helpers). */
+SS_PRIVATE ss_result ss__cfg_read(ss_config *cfg, const ss__cfg_key *k, const ss_json *v) {
+    char *field = (char *)cfg + k->offset;
+    int b;
+    ss_result r = SS_OK;
+    if (v->type == SS_JSON_NULL) {
+        if (k->kind == SS__CFG_INT_OR_NULL) *(int *)(void *)field = 0;
+        else if (k->kind == SS__CFG_REAL_OR_NULL) *(double *)(void *)field = -1.0;
+        else if (k->kind == SS__CFG_NULL) *(int *)(void *)field = 0;
+        else r = ss_json_as_int(v, &b); /* the helper's "expected ..., got null" message */
+        return r;
+    }
+    switch (k->kind) {
+    case SS__CFG_INT:
+    case SS__CFG_INT_OR_NULL: return ss_json_as_int(v, (int *)(void *)field);
+    case SS__CFG_REAL:
+    case SS__CFG_REAL_OR_NULL: return ss_json_as_double(v, (double *)(void *)field);
+    case SS__CFG_BOOL: return ss_json_as_bool(v, (int *)(void *)field);
+    case SS__CFG_STRING: {
+        const char *str = "";
+        size_t len = 0;
+        r = ss_json_as_string(v, &str, &len);
+        if (r != SS_OK) return r;
+        if (len >= sizeof cfg->attention_backend || strlen(str) != len)
+            return ss__fail(SS_ERR_FORMAT, "%s: model.%s (byte %zu): a string of at most %d bytes",
+                            v->source, k->key, v->offset, (int)sizeof cfg->attention_backend - 1);
+        SS_MEMCPY(field, str, len + 1);
+        return SS_OK;
+    }
+    case SS__CFG_NULL:
+        return ss__fail(SS_ERR_FORMAT, "%s: model.%s (byte %zu): only null is supported (the seed "
+                        "never uses it)", v->source, k->key, v->offset);
+    }
+    return r;
+}
+
+SS_API ss_result ss_config_from_json(ss_config *cfg, const ss_json *model) {
+    unsigned char seen[SS__CFG_KEYS];
+    size_t i;
+    int k;
+    ss_result r;
+    SS_MEMSET(cfg, 0, sizeof *cfg);
+    SS_MEMSET(seen, 0, sizeof seen);
+    cfg->num_labels = 2; /* HF's PretrainedConfig default, which the seed's classifier uses */
+    if (!model || model->type != SS_JSON_OBJECT)
+        return ss__fail(SS_ERR_FORMAT, "%s: no \"model\" object", model ? model->source : "config");
+    for (i = 0; i < ss_json_count(model); i++) {
+        const ss_json *v = ss_json_at(model, i);
+        for (k = 0; k < SS__CFG_KEYS; k++)
+            if (strcmp(v->key, ss__cfg_keys[k].key) == 0) break;
+        if (k == SS__CFG_KEYS)
+            return ss__fail(SS_ERR_FORMAT, "%s: model.%s (byte %zu): unknown key", v->source,
+                            v->key, v->offset);
+        r = ss__cfg_read(cfg, &ss__cfg_keys[k], v);
+        if (r != SS_OK) return r;
+        seen[k] = 1;
+    }
+    for (k = 0; k < SS__CFG_KEYS; k++)
+        if (ss__cfg_keys[k].required && !seen[k])
+            return ss__fail(SS_ERR_FORMAT, "%s: model (byte %zu): missing key \"%s\"",
+                            model->source, model->offset, ss__cfg_keys[k].key);
+    r = ss_config_validate(cfg);
+    if (r != SS_OK) { /* name the file too: copy the detail before ss__fail rewrites it */
+        char detail[SS__DETAIL_SIZE];
+        SS_MEMCPY(detail, ss_last_error_detail(), sizeof detail);
+        detail[sizeof detail - 1] = '\0';
+        return ss__fail(r, "%s: %s", model->source, detail);
+    }
+    return SS_OK;
+}
+
+SS_API ss_result ss_config_write_json(const ss_config *cfg, ss_json_writer *w) {
+    int k;
+    ss_json_write_begin_object(w);
+    for (k = 0; k < SS__CFG_KEYS; k++) {
+        const ss__cfg_key *key = &ss__cfg_keys[k];
+        const char *field = (const char *)cfg + key->offset;
+        const int iv = key->kind == SS__CFG_REAL || key->kind == SS__CFG_REAL_OR_NULL ||
+                               key->kind == SS__CFG_STRING
+                           ? 0
+                           : *(const int *)(const void *)field;
+        ss_json_write_key(w, key->key);
+        switch (key->kind) {
+        case SS__CFG_INT: ss_json_write_int(w, iv); break;
+        case SS__CFG_INT_OR_NULL:
+            if (iv == 0) ss_json_write_null(w);
+            else ss_json_write_int(w, iv);
+            break;
+        case SS__CFG_REAL: ss_json_write_number(w, *(const double *)(const void *)field); break;
+        case SS__CFG_REAL_OR_NULL: {
+            double dv = *(const double *)(const void *)field;
+            if (dv < 0.0) ss_json_write_null(w);
+            else ss_json_write_number(w, dv);
+            break;
+        }
+        case SS__CFG_BOOL: ss_json_write_bool(w, iv); break;
+        case SS__CFG_STRING: ss_json_write_string(w, field); break;
+        case SS__CFG_NULL: ss_json_write_null(w); break;
+        }
+    }
+    return ss_json_write_end_object(w);
+}
+
+#ifndef SS_NO_STDIO
+SS_API ss_result ss_config_load(ss_config *cfg, const char *path) {
+    char *text = NULL;
+    size_t size = 0;
+    ss_json_doc doc;
+    ss_result r = ss_file_read(path, &text, &size);
+    SS_MEMSET(&doc, 0, sizeof doc);
+    if (r == SS_OK) r = ss_json_parse(&doc, text, size, path);
+    if (r == SS_OK) {
+        const ss_json *root = ss_json_root(&doc), *model = ss_json_get(root, "model");
+        if (!model)
+            r = ss__fail(SS_ERR_FORMAT, "%s: no \"model\" object at the top level", path);
+        else
+            r = ss_config_from_json(cfg, model);
+    }
+    ss_json_doc_free(&doc);
+    ss_free(text);
+    return r;
+}
+
+SS_PRIVATE const char *ss__head_name(ss_head head) {
+    return head == SS_HEAD_CLASSIFIER ? "classifier" : head == SS_HEAD_CAUSAL_LM ? "causal_lm" : "mlm";
+}
+
+SS_API ss_result ss_model_save(const ss_model *model, const char *path) {
+    ss_json_writer w;
+    ss_result r;
+    const char *meta[6];
+    ss_json_writer_init(&w, 0);
+    ss_config_write_json(&model->config, &w);
+    r = ss_json_writer_finish(&w);
+    if (r != SS_OK) {
+        ss_json_writer_free(&w);
+        return ss__fail(r, "%s: cannot write the config as JSON", path);
+    }
+    meta[0] = "format", meta[1] = "subspace.h checkpoint 1";
+    meta[2] = "config", meta[3] = w.text;
+    meta[4] = "head", meta[5] = ss__head_name(model->head);
+    r = ss_safetensors_write_params(path, &model->params, meta, 3);
+    ss_json_writer_free(&w);
+    return r;
+}
+
+/* encoder_model.* tensors are the encoder; everything else belongs to a head. */
+SS_PRIVATE int ss__is_encoder_tensor(const char *name) {
+    return strncmp(name, "encoder_model.", 14) == 0;
+}
+
+SS_API ss_result ss_model_load(ss_model *model, const char *path) {
+    ss_safetensors st;
+    ss_params *p = &model->params;
+    int i, j, head_in_model = 0, head_in_file = 0, load_head;
+    ss_result r = ss_safetensors_open(&st, path);
+    if (r != SS_OK) return r;
+    /* 1. Check everything before reading anything. */
+    for (i = 0; i < p->count && r == SS_OK; i++) {
+        const ss_tensor *t = &p->tensors[i];
+        int at = ss_safetensors_find(&st, t->name), same, d;
+        if (!ss__is_encoder_tensor(t->name)) {
+            head_in_model++;
+            head_in_file += at >= 0;
+        }
+        if (at < 0) {
+            if (ss__is_encoder_tensor(t->name))
+                r = ss__fail(SS_ERR_NOT_FOUND, "%s: tensor '%s' of the model is not in the file",
+                             path, t->name);
+            continue;
+        }
+        same = st.entries[at].ndim == t->ndim;
+        for (d = 0; same && d < t->ndim; d++) same = st.entries[at].shape[d] == t->shape[d];
+        if (!same)
+            r = ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' is (%lld,%lld,...) with %d dims in the "
+                         "file, (%d,%d,...) with %d dims in the model", path, t->name,
+                         (long long)st.entries[at].shape[0],
+                         (long long)(st.entries[at].ndim > 1 ? st.entries[at].shape[1] : 1),
+                         st.entries[at].ndim, t->shape[0], t->shape[1], t->ndim);
+    }
+    for (j = 0; j < st.count && r == SS_OK; j++)
+        if (ss__is_encoder_tensor(st.entries[j].name) && ss_params_find(p, st.entries[j].name) < 0)
+            r = ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' is not part of this model (another "
+                         "architecture?)", path, st.entries[j].name);
+    if (r == SS_OK && head_in_file != 0 && head_in_file != head_in_model)
+        r = ss__fail(SS_ERR_NOT_FOUND, "%s: the file has %d of the head's %d tensors", path,
+                     head_in_file, head_in_model);
+    load_head = head_in_file == head_in_model;
+    /* 2. Read. */
+    for (i = 0; i < p->count && r == SS_OK; i++) {
+        const ss_tensor *t = &p->tensors[i];
+        if (!ss__is_encoder_tensor(t->name) && !load_head) continue; /* fresh head stays */
+        r = ss_safetensors_read_f32(&st, ss_safetensors_find(&st, t->name), ss_params_data(p, i),
+                                    t->numel);
+    }
+    ss_safetensors_close(&st);
+    return r;
+}
 #endif /* SS_NO_STDIO */
 
 #endif /* SS__IMPLEMENTED */

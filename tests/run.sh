@@ -95,11 +95,16 @@ for e in examples/*.c; do
     n=$(basename "$e" .c)
     step "example/$n" sh -c "gcc $WARN -O2 $ARCH -o $OUT/$n $e -lm && $OUT/$n"
 done
-step "tool/build" sh -c "gcc $WARN -O2 $ARCH -fopenmp -o $OUT/ss tools/*.c -lm"
+step "tool/build" sh -c "gcc $WARN -O2 $ARCH -fopenmp -o $OUT/ss tools/ss.c tools/common.c tools/cmd_*.c -lm"
 step "tool/version" sh -c "$OUT/ss version | grep -q '^subspace '"
 step "tool/help" sh -c "$OUT/ss help | grep -q 'bench'"
 step "tool/unknown-command" sh -c "$OUT/ss frobnicate 2>&1 | grep -q 'unknown command' && { $OUT/ss frobnicate 2>/dev/null; test \$? -eq 2; }"
 step "tool/bench-gemm-quick" sh -c "$OUT/ss bench gemm --quick --threads 2"
+step "tool/bench-step-tiny" sh -c "$OUT/ss bench step --config configs/tiny.json --batch 4 --seq 32 --reps 1"
+for c in mha_rope_baseline:14121984 best_mla:13286976 best_mla-o:13090368; do
+    step "tool/params-${c%%:*}" sh -c "$OUT/ss params configs/${c%%:*}.json | grep -q '^configs/${c%%:*}.json: ${c##*:} parameters'"
+done
+step "tool/params-bad-config" sh -c "$OUT/ss params tests/compile/impl.c 2>&1 | grep -q 'impl.c:1:'"
 
 printf '\n'
 if [ "$fail" -gt 0 ]; then printf 'failed: %s\n' "${failed[*]}"; fi

@@ -183,8 +183,88 @@ static int bench_gemm(int argc, char **argv) {
     return 0;
 }
 
+/* `ss bench step`: one training step's forward and backward (no optimizer yet) of a config's
+   MLM model on a random batch with 15% of the positions as targets, the seed's masking rate. */
+static int bench_step(int argc, char **argv) {
+    tool_opt opts[] = {
+        {"--config", 1, "model config (default configs/best_mla-o.json)", NULL},
+        {"--batch", 1, "batch size B (default 32)", NULL},
+        {"--seq", 1, "sequence length T (default 128)", NULL},
+        {"--reps", 1, "timed steps, median reported (default 5)", NULL},
+        {"--threads", 1, "OpenMP threads (default: all processors)", NULL},
+        {"--help", 0, "this text", NULL},
+    };
+    const int n_opts = (int)(sizeof opts / sizeof opts[0]);
+    const char *pos[1], *path;
+    int n_pos, B, T, reps, threads = 1, i, rep;
+    ss_config cfg;
+    ss_model model;
+    ss_model_stats stats;
+    ss_rng rng;
+    ss_result r;
+    int *ids, *targets;
+    double t[64], fwd[64];
+    if (!tool_parse("bench step", argc, argv, 3, opts, n_opts, pos, 0, &n_pos)) return 2;
+    if (opts[5].value) {
+        tool_usage("bench step", "[options]", opts, n_opts);
+        return 0;
+    }
+    path = opts[0].value ? opts[0].value : "configs/best_mla-o.json";
+#ifdef _OPENMP
+    threads = omp_get_num_procs();
+#endif
+    if (!tool_opt_int(&opts[1], 32, 1, 4096, &B) || !tool_opt_int(&opts[2], 128, 1, 1 << 16, &T) ||
+        !tool_opt_int(&opts[3], 5, 1, 64, &reps) || !tool_opt_int(&opts[4], threads, 1, 1024, &threads))
+        return 2;
+    bench_set_threads(threads);
+    r = ss_config_load(&cfg, path);
+    if (r == SS_OK) r = ss_model_init(&model, &cfg, SS_HEAD_MLM, B, T, 42);
+    if (r != SS_OK) {
+        fprintf(stderr, "ss bench step: %s: %s\n", ss_result_string(r), ss_last_error_detail());
+        return 1;
+    }
+    ids = (int *)malloc((size_t)B * T * sizeof(int));
+    targets = (int *)malloc((size_t)B * T * sizeof(int));
+    if (!ids || !targets) {
+        fprintf(stderr, "ss bench step: out of memory\n");
+        free(ids), free(targets), ss_model_free(&model);
+        return 1;
+    }
+    ss_rng_seed(&rng, 7);
+    for (i = 0; i < B * T; i++) {
+        ids[i] = (int)(ss_rng_u32(&rng) % (uint32_t)cfg.vocab_size);
+        targets[i] = ss_rng_uniform(&rng) < 0.15f ? ids[i] : SS_IGNORE_INDEX;
+    }
+    for (rep = -1; rep < reps; rep++) { /* rep -1 warms up */
+        double t0 = ss_time_seconds(), t1;
+        ss_model_zero_grad(&model);
+        ss_model_forward(&model, &stats, ids, NULL, targets, NULL, B, T, 1);
+        t1 = ss_time_seconds();
+        ss_model_backward(&model, 1.0f);
+        if (rep >= 0) {
+            fwd[rep] = t1 - t0;
+            t[rep] = ss_time_seconds() - t0;
+        }
+    }
+    {
+        double step = tool_median(t, reps), f = tool_median(fwd, reps);
+        printf("# ss bench step: %s\n", ss_build_info());
+        print_cpu();
+        printf("%s: %zu parameters, batch %d x %d, %d thread%s, %d of %d positions scored\n", path,
+               ss_model_param_count(&model), B, T, threads, threads > 1 ? "s" : "", stats.kept,
+               B * T);
+        printf("forward %.1f ms, forward+backward %.1f ms (median of %d), %.0f tokens/s, loss %.4f\n",
+               1e3 * f, 1e3 * step, reps, B * T / step, stats.loss);
+    }
+    free(ids), free(targets);
+    ss_model_free(&model);
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[2], "gemm") == 0) return bench_gemm(argc, argv);
-    fprintf(stderr, "usage: ss bench gemm [--threads N] [--reps N] [--quick]\n");
+    if (argc >= 3 && strcmp(argv[2], "step") == 0) return bench_step(argc, argv);
+    fprintf(stderr, "usage: ss bench gemm [--threads N] [--reps N] [--quick]\n"
+                    "       ss bench step [--config C] [--batch B] [--seq T] [--reps N] [--threads N]\n");
     return argc >= 3 && strcmp(argv[2], "--help") == 0 ? 0 : 2;
 }

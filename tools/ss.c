@@ -20,7 +20,8 @@ static int cmd_version(int argc, char **argv) {
 static int cmd_help(int argc, char **argv);
 
 static const tool_command commands[] = {
-    {"bench", cmd_bench, "benchmarks: `ss bench gemm` (GFLOP/s of the matrix products training uses)"},
+    {"params", cmd_params, "the tensors, parameter count and memory of a config's model"},
+    {"bench", cmd_bench, "benchmarks: `ss bench gemm` (matrix products), `ss bench step` (training step)"},
     {"version", cmd_version, "print the library version and what this build runs on"},
     {"help", cmd_help, "this list"},
 };

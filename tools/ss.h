@@ -1,7 +1,7 @@
 /* tools/ss.h - what the `ss` sub-commands share: option parsing, the progress line, small
    statistics. Each sub-command lives in its own tools/cmd_*.c file and is listed in tools/ss.c.
    Build (the Makefile runs exactly this, over every .c file in tools/):
-       cc -O2 -march=native -fopenmp -o ss tools/common.c tools/ss.c tools/cmd_bench.c -lm */
+       cc -O2 -march=native -fopenmp -o ss tools/common.c tools/ss.c tools/cmd_*.c -lm */
 #ifndef SS_TOOL_H
 #define SS_TOOL_H
 
@@ -41,5 +41,6 @@ double tool_median(double *values, int n);
 
 /* The sub-commands: each returns the process exit status (0 success, 1 failure, 2 usage). */
 int cmd_bench(int argc, char **argv);
+int cmd_params(int argc, char **argv);
 
 #endif
