@@ -9,7 +9,9 @@
        cc -O2 -march=native -o layer_tour examples/layer_tour.c -lm && ./layer_tour
 
    The parameter names are the seed's PyTorch names, so these tensors are exactly what a
-   checkpoint of layer 0 of an MLA-o encoder holds. */
+   checkpoint of layer 0 of an MLA-o encoder holds. The library's own ss_mlao_forward and
+   ss_mlao_backward (section 6 of subspace.h) make the same calls in the same order; this file
+   spells them out so that each step can be printed. */
 #define SS_IMPLEMENTATION
 #include "../subspace.h"
 
