@@ -87,14 +87,18 @@
                    >>dropout >>crossentropy
    6. >>layers     attention and FFN layers: >>mha >>mla >>mlao >>ffn
    7. >>model      config, parameter registry under PyTorch names, encoder forward/backward, heads
+   9. >>tokenizer  BERT-compatible WordPiece: vocab.txt, basic tokenization with generated Unicode
+                   tables, encode (pairs, truncation, padding), decode, a WordPiece vocab trainer
    10. >>json      strict RFC 8259 reader with byte offsets in every error, and a writer
        >>safetensors  reader (header only at open, one tensor at a time; F32/F16/BF16/F8) and writer
-   (8. training, 9. tokenizer, 11. SVD: later releases)
+       >>checkpoint   seed config files, model checkpoints as safetensors
+   (8. training, 11. SVD: later releases)
 
    RECENT CHANGES
    ==============
    0.1.0  first release: error model, RNG, parameter registry, GEMM core, ops with checked backward,
           MHA/MLA/MLA-o layers and the encoder model with MLM, causal-LM and classifier heads,
+          the BERT WordPiece tokenizer and vocabulary trainer,
           strict JSON, safetensors reading and writing.
 
    LICENCE: MIT, at the end of the file.
@@ -857,6 +861,218 @@ SS_API void ss_model_forward(ss_model *model, ss_model_stats *stats, const int *
    parameter gradients accumulate (ss_model_zero_grad once per step). Needs a forward with
    targets (or labels) just before, on the same model. Never allocates, never fails. */
 SS_API void ss_model_backward(ss_model *model, float grad_scale);
+
+// >>tokenizer =====================================================================================
+// 9. Tokenizer: BERT's uncased WordPiece (load vocab.txt, basic tokenization, encode, decode) and
+//    a WordPiece vocabulary trainer.
+//
+// The pipeline is the one of HuggingFace transformers 4.x `BertTokenizer(vocab_file,
+// do_lower_case=True)` (the Python "slow" tokenizer), which gives the ids bert-base-uncased was
+// trained with; only this uncased pipeline is offered (no do_lower_case=False). For each text:
+//   0. Occurrences of "[PAD]", "[UNK]", "[CLS]", "[SEP]" and "[MASK]" (exact, case-sensitive)
+//      become their ids, the text between them is tokenized separately (HF's added-token split;
+//      ss_tokenizer.split_special_tokens turns this off).
+//   1. Lowercase: Python's str.lower() applied one character at a time, the full mapping
+//      (U+0130, capital I with dot above -> "i" + U+0307). Per character, as transformers 4.x does
+//      before its BasicTokenizer, so a capital sigma U+03A3 always becomes U+03C3, never the final
+//      form U+03C2. With ss_tokenizer.final_sigma set, whole words are lowercased as str.lower()
+//      does (a word-final capital sigma -> U+03C2), as Google's original BERT code on Python 3 and
+//      transformers 5's BertTokenizerLegacy do.
+//   2. Clean: drop NUL, U+FFFD and every control character (general category C*: Cc, Cf, Cn
+//      unassigned, Co private use, Cs) except \t \n \r; \t \n \r and category Zs become spaces.
+//      U+2028 and U+2029 also separate words (Python's str.split() does), so they act as spaces.
+//   3. Put spaces around CJK ideographs (U+4E00-9FFF, 3400-4DBF, 20000-2A6DF, 2A700-2B73F,
+//      2B740-2B81F, 2B820-2CEAF, F900-FAFF, 2F800-2FA1F), so each is a word of its own.
+//   4. Strip accents: canonical decomposition (NFD, recursive, with canonical reordering, and
+//      Hangul syllables into jamo), then drop every nonspacing mark (category Mn).
+//   5. Split on whitespace and punctuation: every punctuation character is a word of its own;
+//      punctuation is category P* plus the ASCII symbols 33-47, 58-64, 91-96 and 123-126.
+//   6. WordPiece each word: greedy longest-match-first from the left, continuations looked up
+//      as "##" + piece; a word of more than 100 code points, or one that cannot be covered, is
+//      one [UNK].
+// HF also NFC-normalizes before step 4; with accent stripping that cannot change the result.
+// Invalid UTF-8 never fails: each bad byte reads as U+FFFD, which step 2 drops.
+//
+// Unicode data come from the generated tables (Unicode 15.0.0, SS_UNICODE_VERSION). HF's
+// reference uses the unicodedata of its Python (3.10: 13.0, 3.11: 14.0, 3.12: 15.0,
+// 3.13: 15.1), so characters assigned between the two versions can tokenize differently
+// (unassigned code points are dropped as controls).
+//
+// Vocabulary files: UTF-8, one token per line, id = line number - 1, read as Python's text mode
+// reads them: lines end in \n, \r\n or \r; the last line may lack its end. Stricter than HF,
+// which would load these silently: an empty line, a duplicate token, invalid UTF-8, a NUL byte,
+// a byte order mark, an empty file, or a missing [PAD], [UNK], [CLS], [SEP] or [MASK] is
+// SS_ERR_FORMAT with a detail "<file>:<line>: <what>".
+
+#define SS_TOKENIZER_MAX_WORD_CHARS 100 /* longer words become [UNK] (HF max_input_chars_per_word) */
+#define SS_UNICODE_VERSION "15.0.0"     /* of the generated tables */
+
+/* One slot of the vocabulary's hash index (open addressing, linear probing). */
+typedef struct ss__vocab_slot {
+    uint32_t hash; /* FNV-1a of the token's bytes */
+    int32_t id;    /* -1: empty */
+} ss__vocab_slot;
+
+/* A loaded vocabulary and the settings of the pipeline. Caller-owned; zero it, or let
+   ss_tokenizer_load / ss_tokenizer_init fill it. Read-only after init, so any number of threads
+   may encode and decode with one tokenizer at once. */
+typedef struct ss_tokenizer {
+    int vocab_size;                            /* V; ids are 0..V-1 */
+    int pad_id, unk_id, cls_id, sep_id, mask_id;
+    int final_sigma;          /* 0 (default): per-character lowercase, as transformers 4.x; 1: see above */
+    int split_special_tokens; /* 0 (default): "[MASK]" in the text is the id of [MASK]; 1: plain text */
+    int max_token_bytes;      /* longest token in bytes: longer pieces are never looked up */
+    char *text;               /* owned: the tokens, each NUL-terminated, in id order */
+    size_t *start;            /* owned: (V+1) offsets into text; token i has start[i+1]-start[i]-1 bytes */
+    ss__vocab_slot *slots;    /* points into the block of start: the hash index */
+    size_t slot_mask;         /* slots - 1, a power of two minus one */
+} ss_tokenizer;
+
+#ifndef SS_NO_STDIO
+/* Load a vocab.txt (see above for the format and its checks). Owned: release with
+   ss_tokenizer_free. Fails with SS_ERR_IO, SS_ERR_FORMAT ("vocab.txt:17: duplicate token 'the'
+   (first on line 5)") or SS_ERR_NOMEM; *tok is then zeroed. */
+SS_API ss_result ss_tokenizer_load(ss_tokenizer *tok, const char *path);
+/* Write the vocabulary as vocab.txt (one token and "\n" per id), crash-safe (ss_writer). */
+SS_API ss_result ss_tokenizer_save(const ss_tokenizer *tok, const char *path);
+#endif
+/* The same as load, from len bytes of vocab.txt content in memory (copied). source_name (NULL
+   gives "vocab") starts every error detail. */
+SS_API ss_result ss_tokenizer_init(ss_tokenizer *tok, const char *text, size_t len,
+                                   const char *source_name);
+/* Release what load/init allocated; safe on a zeroed tokenizer; leaves it zeroed. */
+SS_API void ss_tokenizer_free(ss_tokenizer *tok);
+/* The id of the token with these len bytes, or -1. */
+SS_API int ss_tokenizer_find(const ss_tokenizer *tok, const char *token, size_t len);
+/* Token id as a NUL-terminated string. Borrowed: valid until ss_tokenizer_free. */
+SS_API const char *ss_tokenizer_token(const ss_tokenizer *tok, int id);
+
+/* Basic tokenization alone (steps 1-5; no vocabulary, no special-token split): calls
+   fn(user, word, len, nchars) for each word in order, word pointing at len bytes of UTF-8 (not
+   NUL-terminated, valid during the call). A word of more than SS_TOKENIZER_MAX_WORD_CHARS code
+   points comes with its first 100 only, and nchars its full length. final_sigma as in
+   ss_tokenizer. Allocates nothing; thread-safe. */
+SS_API void ss_basic_tokenize(const char *text, size_t len, int final_sigma,
+                              void (*fn)(void *user, const char *word, size_t len, int nchars),
+                              void *user);
+
+/* Token ids of text (steps 0-6, no [CLS]/[SEP]). Writes the first min(n, cap) ids to ids (NULL
+   when cap is 0) and returns n, the full count: call again with a larger buffer when n > cap.
+   Never fails and allocates nothing. */
+SS_API size_t ss_tokenizer_tokenize(const ss_tokenizer *tok, const char *text, size_t len,
+                                    int *ids, size_t cap);
+
+/* How ss_tokenizer_encode shapes a sequence; zero means HF's defaults of BertTokenizer.encode. */
+typedef struct ss_encode_options {
+    int max_length;        /* > 0: at most this many ids, special tokens included; a pair is cut
+                              longest-first (HF's default: tokens come off the end of the longer
+                              side, one at a time, the second side when both are as long).
+                              0: no limit */
+    int pad;               /* nonzero: fill up to max_length with [PAD] (mask 0, type 0) */
+    int no_special_tokens; /* nonzero: no [CLS] and [SEP] */
+} ss_encode_options;
+
+/* Model input for text, or for the pair (text, pair) when pair is not NULL:
+     [CLS] text [SEP]   or   [CLS] text [SEP] pair [SEP]
+   ids (cap), type_ids (cap) or NULL (0 for [CLS], text and the first [SEP]; 1 for pair and its
+   [SEP]; BERT's segment ids), mask (cap) or NULL (1 real, 0 padding; HF's attention_mask).
+   opts NULL means all defaults. Returns the length before padding; when it exceeds cap (no
+   max_length, or cap < max_length) only cap entries were written: call again with more room.
+   max_length must leave room for the special tokens (>= 2, or 3 for a pair). One deliberate
+   difference from HF: where a single sequence would lose every token, HF logs an error and does
+   not truncate at all; here the result is [CLS] [SEP]. Never fails; allocates nothing;
+   thread-safe. */
+SS_API size_t ss_tokenizer_encode(const ss_tokenizer *tok, const ss_encode_options *opts,
+                                  const char *text, size_t len, const char *pair, size_t pair_len,
+                                  int *ids, int *type_ids, int *mask, size_t cap);
+
+/* B sequences (or pairs) into one contiguous (B,T) batch, T = opts->max_length > 0: every row is
+   truncated and padded to T. texts (B) with lens (B) or NULL for NUL-terminated strings; pairs
+   (B) or NULL, pair_lens likewise. ids (B,T), type_ids (B,T) or NULL, mask (B,T) or NULL,
+   lengths (B) or NULL: each row's length before padding. Rows run in parallel under OpenMP. */
+SS_API void ss_tokenizer_encode_batch(const ss_tokenizer *tok, const ss_encode_options *opts,
+                                      const char *const *texts, const size_t *lens,
+                                      const char *const *pairs, const size_t *pair_lens, int B,
+                                      int *ids, int *type_ids, int *mask, int *lengths);
+
+/* Text of n ids, as HF's tokenizer.decode(ids) with clean_up_tokenization_spaces=True: the
+   tokens joined by single spaces, every " ##" removed (continuations glued to their word),
+   leading and trailing spaces stripped, then the clean-up HF applies in this order:
+   " ." -> ".", " ?" -> "?", " !" -> "!", " ," -> ",", " ' " -> "'", " n't" -> "n't",
+   " 'm" -> "'m", " 's" -> "'s", " 've" -> "'ve", " 're" -> "'re". Lowercasing and stripped
+   accents are not undone. out needs ss_tokenizer_decode_size(tok, ids, n) bytes; the result is
+   NUL-terminated and its length returned. Ids must be in [0, V). */
+#define SS_DECODE_SKIP_SPECIAL 1u /* leave out [PAD] [UNK] [CLS] [SEP] [MASK] (skip_special_tokens) */
+#define SS_DECODE_NO_CLEANUP 2u   /* no clean-up replacements (clean_up_tokenization_spaces=False) */
+SS_API size_t ss_tokenizer_decode_size(const ss_tokenizer *tok, const int *ids, size_t n);
+SS_API size_t ss_tokenizer_decode(const ss_tokenizer *tok, const int *ids, size_t n,
+                                  unsigned flags, char *out);
+
+/* WordPiece vocabulary training, at the level of the documented behaviour of HF tokenizers'
+   BertWordPieceTokenizer.train (its WordPieceTrainer, a BPE trainer with "##" continuations):
+   1. Words are counted after basic tokenization (steps 1-5); words of more than 100 code points
+      are left out (they can only ever be [UNK]).
+   2. The alphabet is every character seen, or the limit_alphabet most frequent (ties: lower
+      code point first); words with a character outside it are left out.
+   3. The vocabulary starts as [PAD] [UNK] [CLS] [SEP] [MASK], the alphabet in code point order,
+      then "##c" for every character c seen inside a word (code point order).
+   4. Each word is its first character followed by "##" continuation characters. Repeatedly, the
+      adjacent pair with the highest count (words weighted by their frequency; ties: the pair
+      of lower ids, first then second) is merged everywhere into one token: "ab" from "a" and
+      "##b", "##ab" from "##a" and "##b". A merge whose string already exists reuses its id.
+   5. Stop at vocab_size tokens, or when the best pair occurs fewer than min_frequency times.
+   The result is a function of the multiset of words: the same text, fed in any order and in
+   any chunks that split at line ends, gives the same vocab.txt byte for byte. When the special
+   tokens and the alphabet alone exceed vocab_size, the vocabulary is that larger size. */
+typedef struct ss_vocab_train_options {
+    int vocab_size;     /* wanted size, special tokens included (e.g. 30522) */
+    int min_frequency;  /* 0 means 2, HF's BertWordPieceTokenizer default */
+    int limit_alphabet; /* 0 means 1000, likewise */
+    int final_sigma;    /* as in ss_tokenizer */
+    /* Called now and then during training (not during feeding): stage "pairs" or "merges",
+       done out of total. NULL for none. */
+    void (*progress)(void *user, const char *stage, double done, double total);
+    void *progress_user;
+} ss_vocab_train_options;
+
+/* A growable table of distinct strings with a 64-bit value each (internal to the trainer). */
+typedef struct ss__strtab_entry {
+    size_t offset;   /* into bytes; the string is NUL-terminated there */
+    uint64_t value;  /* the trainer's counts */
+    uint32_t length, hash;
+} ss__strtab_entry;
+typedef struct ss__strtab {
+    char *bytes;
+    size_t used, capacity;
+    ss__strtab_entry *entries;
+    size_t count, entries_capacity;
+    size_t *slots;   /* entry index + 1, 0 empty; a power of two */
+    size_t n_slots;
+} ss__strtab;
+
+/* Lifecycle: ss_vocab_trainer_init, ss_vocab_trainer_feed any number of times,
+   ss_vocab_trainer_train, ss_vocab_trainer_free. Caller-owned; single-threaded. */
+typedef struct ss_vocab_trainer {
+    ss_vocab_train_options options;
+    ss__strtab words;     /* distinct words and their counts */
+    uint64_t total_words; /* words fed, repeats included */
+    ss_result status;     /* the first failure of a feed; every later call returns it */
+} ss_vocab_trainer;
+
+/* Check the options (vocab_size >= 5, min_frequency and limit_alphabet >= 0: SS_ERR_INVALID)
+   and start an empty trainer. */
+SS_API ss_result ss_vocab_trainer_init(ss_vocab_trainer *tr, const ss_vocab_train_options *opts);
+/* Count the words of len bytes of text. Feed whole lines (a word split across two feeds counts
+   as two). Fails with SS_ERR_NOMEM (or SS_ERR_OVERFLOW past 2^32 distinct words), which
+   sticks. */
+SS_API ss_result ss_vocab_trainer_feed(ss_vocab_trainer *tr, const char *text, size_t len);
+/* Learn the vocabulary from everything fed and load it into *out (as ss_tokenizer_init would;
+   owned: release with ss_tokenizer_free; save it with ss_tokenizer_save). The trainer stays
+   as it was (train again with other options by changing tr->options). SS_ERR_NOMEM, or the
+   feed's error. */
+SS_API ss_result ss_vocab_trainer_train(ss_vocab_trainer *tr, ss_tokenizer *out);
+/* Release everything; safe on a zeroed trainer; leaves it zeroed. */
+SS_API void ss_vocab_trainer_free(ss_vocab_trainer *tr);
 
 // >>json ==========================================================================================
 // 10. Serialization: strict JSON for configs and safetensors headers, safetensors files.
@@ -3315,6 +3531,1885 @@ SS_API void ss_model_backward(ss_model *model, float grad_scale) {
     } else {
         ss_embedding_backward(m->dw.vocab_embed_weight, g->dresid, a->ids, BT, c->vocab_size, D);
     }
+}
+
+// >>tokenizer (implementation) --------------------------------------------------------------------
+
+/* ---- UTF-8 ---- */
+
+/* Decode one well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing
+   above U+10FFFF) from s[0..n): its length 1..4 and *cp, or 0 when the bytes are not one. */
+SS_PRIVATE size_t ss__tok_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+    uint32_t c = s[0], min;
+    size_t len, i;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) len = 2, c &= 0x1F, min = 0x80;
+    else if ((c & 0xF0) == 0xE0) len = 3, c &= 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, c &= 0x07, min = 0x10000;
+    else return 0;
+    if (n < len) return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    *cp = c;
+    return len;
+}
+
+/* The next code point of untrusted text, advancing *p: a byte that does not start a well-formed
+   sequence reads as U+FFFD and only that byte is consumed (so no valid character after it is
+   lost; BERT's clean-up drops U+FFFD anyway). */
+SS_PRIVATE uint32_t ss__tok_utf8_next(const unsigned char **p, const unsigned char *end) {
+    uint32_t cp;
+    size_t len = ss__tok_utf8_decode(*p, (size_t)(end - *p), &cp);
+    *p += len ? len : 1;
+    return len ? cp : 0xFFFD;
+}
+
+/* Encode cp (a scalar value) into out; returns 1..4. */
+SS_PRIVATE int ss__tok_utf8_encode(uint32_t cp, unsigned char *out) {
+    if (cp < 0x80) {
+        out[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (unsigned char)(0xC0 | (cp >> 6));
+        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | (cp >> 12));
+        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | (cp >> 18));
+    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* FNV-1a, 32 bits: the hash of vocabulary tokens and of the trainer's strings. */
+SS_PRIVATE uint32_t ss__fnv1a(const void *data, size_t n) {
+    const unsigned char *p = (const unsigned char *)data;
+    uint32_t h = 2166136261u;
+    while (n--) {
+        h ^= *p++;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* ---- Unicode tables ---- */
+/* @@ BEGIN GENERATED unicode tables @@ */
+/* Unicode 15.0.0 tables for the BERT basic tokenizer: GENERATED by tools/gen_unicode.c from
+   the Unicode Character Database (Debian's unicode-data). Do not edit; regenerate.
+   Classes: 0 other, 1 dropped (NUL, U+FFFD, category C*), 2 space, 3 punctuation,
+   4 Mn ending a combining run, 5 other Mn, 6 kept non-starter; +8 when the code point
+   folds (changes under lowercasing and accent stripping). */
+#define SS__UC_VERSION "15.0.0"
+/* The class of code point cp < SS__UC_LIMIT is
+     ss__uc_leaf[ss__uc_mid[ss__uc_top[cp >> 8] * 16 + ((cp >> 4) & 15)]][cp & 15] - 'A'
+   (147 mid blocks, 543 distinct leaves of 16 code points). Above the limit, everything
+   is dropped (unassigned, tags, private use) except U+E0100..E01EF, Mn starters. */
+#define SS__UC_LIMIT 0x32400
+static const unsigned char ss__uc_top[804] = {
+    0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,17,21,22,23,24,25,26,27,28,29,30,31,32,33,
+    34,35,17,17,36,17,37,38,39,40,41,42,43,44,45,46,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,
+    17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,
+    17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,
+    17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,
+    17,17,17,17,17,47,17,48,49,50,51,52,53,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,
+    54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,54,55,56,56,56,56,56,
+    56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,54,57,58,
+    17,59,60,61,62,63,64,65,66,67,17,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,
+    88,89,90,91,92,17,17,17,93,94,95,56,56,56,56,56,56,56,56,56,96,17,17,17,17,97,56,56,56,56,56,
+    56,56,56,56,56,56,56,56,56,56,17,17,98,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,
+    56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,17,17,99,100,56,56,101,102,17,17,17,17,17,17,17,
+    17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,103,17,17,17,17,104,105,56,56,56,56,56,56,56,
+    56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,106,17,107,108,
+    56,56,56,56,56,56,56,56,56,109,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,56,110,111,
+    112,113,114,115,116,117,118,17,17,119,56,56,56,56,120,121,122,123,56,124,56,56,125,126,127,56,
+    56,128,129,130,56,131,132,133,17,17,17,134,135,136,17,137,138,56,56,56,56,17,17,17,17,17,17,17,
+    17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,
+    17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,
+    17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,
+    17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,
+    17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,
+    17,17,17,17,139,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,140,141,17,17,17,17,17,17,17,
+    17,17,17,17,17,17,17,17,17,17,17,17,17,17,142,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,
+    17,17,17,17,17,17,17,17,17,17,17,17,143,56,56,56,56,56,56,56,56,56,56,56,56,54,54,144,56,56,56,
+    56,56,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,17,145,17,17,17,17,17,17,17,17,17,
+    17,17,17,17,17,17,146,
+};
+static const unsigned short ss__uc_mid[2352] = {
+    0,1,2,3,4,5,6,7,1,1,8,9,10,11,12,13,10,14,15,16,17,18,15,19,20,21,22,23,24,25,26,18,10,25,27,
+    28,29,30,30,30,30,30,30,30,30,30,30,30,31,31,31,31,32,31,31,33,34,10,35,36,37,38,39,40,10,10,
+    10,41,30,42,39,43,44,39,39,39,45,46,47,48,39,39,39,49,10,50,30,30,51,52,31,53,54,30,55,56,57,
+    58,59,30,60,31,61,62,30,30,30,30,63,64,65,30,66,67,30,31,68,30,30,30,30,30,69,70,30,30,60,71,
+    30,72,73,74,30,75,76,30,77,78,30,30,79,31,80,31,81,30,41,82,83,84,85,6,86,87,88,89,90,91,92,93,
+    94,87,88,95,96,97,98,99,100,101,88,102,103,104,92,105,106,87,88,107,108,109,92,110,111,112,113,
+    114,115,116,98,76,117,118,88,119,120,121,92,122,123,118,88,124,125,126,92,127,128,118,30,129,
+    130,131,92,30,132,133,30,134,135,136,98,137,138,30,30,139,140,141,1,1,142,30,143,144,145,146,1,
+    1,147,148,30,149,150,151,152,153,154,155,156,157,158,159,1,1,30,30,160,161,3,162,163,164,165,
+    166,10,10,167,30,30,168,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,169,170,30,
+    30,169,30,30,171,172,173,30,30,30,172,30,30,30,174,175,176,30,177,10,10,10,10,10,178,6,30,30,
+    30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,179,30,180,181,30,30,30,30,182,183,30,
+    184,30,185,30,186,187,188,30,30,30,189,190,191,177,177,192,177,30,30,30,30,30,183,193,30,194,
+    30,30,30,30,195,30,77,196,197,198,30,199,200,30,30,201,30,177,202,30,30,30,203,30,30,30,204,
+    205,206,177,177,207,208,209,1,1,1,210,211,30,212,213,3,214,215,216,30,217,30,30,30,218,219,30,
+    30,220,221,222,30,30,223,183,10,10,224,225,226,227,228,30,30,30,30,30,30,30,30,30,30,30,30,31,
+    31,31,31,10,10,10,10,10,10,10,10,10,229,10,10,10,10,10,230,10,231,10,10,231,232,10,233,10,10,
+    10,234,235,236,10,237,238,239,240,239,241,242,1,243,244,176,30,30,104,245,246,247,30,30,248,
+    211,30,30,10,30,249,250,251,30,252,30,30,30,253,30,254,30,255,30,256,257,257,30,258,30,30,30,
+    259,30,260,30,261,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,262,1,76,1,30,30,30,30,30,263,
+    10,30,30,30,30,30,30,30,30,30,264,265,30,30,30,30,266,30,267,30,30,30,30,30,30,30,30,30,268,
+    175,30,30,30,260,30,269,30,30,30,30,30,30,30,30,30,30,30,30,30,270,30,30,30,30,30,30,30,30,30,
+    271,30,272,30,30,30,30,30,30,10,10,10,30,30,30,273,274,39,39,39,39,39,39,275,276,30,30,277,30,
+    30,30,278,279,30,262,280,280,280,280,31,31,239,239,281,239,239,282,1,1,30,283,30,30,30,30,30,
+    284,30,30,30,30,30,30,30,30,30,30,30,30,30,195,1,201,285,286,287,288,289,39,290,291,30,292,293,
+    39,290,291,30,294,295,30,30,138,30,30,30,30,77,30,30,30,30,30,284,30,30,77,30,30,30,30,30,30,
+    30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,176,30,30,30,262,30,30,223,296,30,201,1,39,39,
+    297,298,39,299,30,30,30,30,30,300,30,30,301,301,39,39,39,302,303,304,305,306,307,308,1,309,310,
+    30,311,177,30,30,30,312,30,30,30,30,313,177,31,314,30,30,315,30,316,317,30,176,81,30,30,318,
+    319,320,321,77,30,30,322,323,324,325,30,326,30,30,30,327,328,329,330,331,332,333,280,30,30,30,
+    201,30,30,30,30,30,30,30,334,177,10,10,10,10,10,10,10,10,10,10,10,10,10,10,10,10,10,10,10,10,
+    10,10,10,10,10,10,335,30,336,30,30,201,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,337,338,339,10,10,10,
+    233,10,10,10,10,10,10,340,1,1,262,341,37,342,343,30,30,30,30,30,30,30,344,345,30,30,30,30,30,
+    223,30,30,30,30,30,346,30,30,278,1,1,30,156,347,31,239,239,348,349,350,30,30,30,30,30,30,30,
+    176,351,352,4,353,30,354,265,30,30,30,30,77,355,356,280,357,358,30,173,359,199,199,1,1,30,30,
+    30,30,30,30,30,76,360,30,30,361,30,30,30,30,77,176,104,1,1,30,30,362,1,1,1,1,1,1,1,1,30,176,30,
+    30,30,104,62,201,30,30,363,30,76,30,30,364,30,365,30,30,366,367,1,1,10,10,368,30,30,30,30,30,
+    30,199,177,10,10,369,30,201,30,30,110,30,30,30,370,371,371,372,101,373,1,1,1,1,30,30,30,262,30,
+    195,110,1,272,30,30,374,1,1,1,1,375,30,30,376,30,377,30,30,30,77,378,1,1,1,30,379,30,380,30,
+    381,1,1,1,1,30,30,30,382,30,346,30,30,383,384,30,385,183,386,30,387,30,30,1,1,30,30,388,389,30,
+    30,30,390,30,391,30,392,30,393,394,1,1,1,1,1,30,30,30,30,183,1,1,1,10,10,10,395,30,30,30,396,
+    30,30,397,177,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,30,77,30,30,398,399,1,1,1,400,30,30,110,30,
+    401,402,1,30,403,1,1,30,201,1,30,262,404,30,30,405,406,346,30,407,216,408,409,410,411,30,183,
+    177,412,30,413,414,415,30,30,416,216,30,30,417,418,419,138,200,30,101,420,421,422,1,1,1,423,
+    424,425,30,30,420,426,177,427,87,88,428,429,430,431,432,1,1,1,1,1,1,1,1,30,30,30,405,433,434,
+    399,1,30,30,30,435,436,177,1,1,1,1,1,1,1,1,1,1,30,30,30,437,438,439,1,1,30,30,30,440,441,177,
+    442,1,30,30,443,444,177,1,1,1,30,445,446,447,262,1,1,1,1,1,1,1,1,1,1,1,30,30,420,448,1,1,1,1,1,
+    1,10,10,30,30,30,449,450,451,30,452,453,177,1,1,1,1,454,30,30,455,456,1,457,30,30,458,459,460,
+    30,30,461,462,463,30,30,30,30,183,347,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,88,30,30,464,465,30,176,
+    466,30,467,468,469,1,1,1,1,470,30,30,471,472,177,473,30,77,474,177,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,1,30,475,216,118,30,476,477,177,1,1,1,1,1,104,30,30,30,478,30,30,30,30,30,30,30,30,30,
+    177,1,1,1,1,1,1,30,30,30,30,30,30,77,479,30,30,30,30,30,30,30,30,30,30,30,30,284,1,1,1,1,1,1,1,
+    1,1,1,1,1,1,1,1,1,1,1,1,1,30,30,30,30,30,30,480,30,30,30,1,481,482,1,1,1,1,1,1,1,1,1,1,30,30,
+    30,30,262,1,1,1,1,1,1,1,1,1,1,1,30,30,30,183,30,77,320,30,30,30,30,77,177,30,199,483,30,30,30,
+    484,485,283,101,486,30,1,1,1,1,1,1,1,1,1,1,1,10,10,30,30,30,487,1,1,1,1,1,1,30,30,30,30,488,30,
+    30,30,489,81,1,1,1,1,490,491,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,110,30,30,30,30,30,
+    30,30,30,30,30,30,30,30,195,1,1,183,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    1,492,30,30,344,493,1,494,495,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,
+    30,30,30,201,30,30,30,30,30,30,76,176,183,496,1,1,1,1,1,1,156,156,497,156,498,30,30,30,30,30,
+    30,30,284,1,1,1,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,195,30,30,499,30,30,500,501,502,
+    503,30,504,505,36,30,76,1,30,30,30,30,506,1,1,1,1,1,1,1,30,284,30,284,30,30,30,30,30,262,30,
+    183,1,1,1,1,1,1,1,1,30,30,30,30,30,350,30,30,30,187,507,508,509,30,30,30,510,511,30,512,513,
+    118,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,391,30,30,30,30,30,30,30,30,30,
+    30,30,30,30,30,30,30,30,514,30,30,30,156,156,156,515,156,156,516,321,517,518,519,1,1,1,1,1,30,
+    77,520,1,1,1,1,1,1,1,1,1,1,1,1,1,521,522,523,30,30,30,199,1,524,1,1,1,1,1,1,1,30,30,176,525,
+    114,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,30,526,1,30,30,527,528,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    30,527,177,1,1,1,1,1,1,1,1,1,1,1,1,1,1,529,77,30,30,30,30,30,30,30,30,30,30,30,30,530,531,1,1,
+    10,10,532,30,533,320,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,138,30,30,30,200,1,1,1,1,138,30,30,199,
+    1,1,1,1,1,1,1,1,1,1,1,1,509,30,534,535,536,537,538,539,283,201,540,201,1,1,1,399,30,30,201,30,
+    30,30,30,30,30,284,77,138,138,138,30,195,30,30,30,30,30,30,30,30,30,30,199,1,1,1,98,30,344,30,
+    30,201,183,399,195,1,1,1,1,1,1,1,1,1,30,30,30,30,30,30,30,30,30,30,30,30,30,382,176,176,30,30,
+    30,30,30,30,30,336,30,30,30,30,30,177,201,104,201,30,30,30,110,177,30,30,110,30,199,399,1,1,1,
+    1,30,30,30,30,30,284,199,176,183,30,30,424,541,201,183,183,30,30,30,30,30,30,30,30,30,542,30,
+    30,76,1,1,177,30,30,30,30,30,30,30,30,30,30,30,30,30,30,1,1,30,30,30,177,30,30,30,30,30,30,30,
+    30,30,30,30,30,30,199,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,
+    399,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,104,1,10,233,1,1,1,1,1,1,1,1,1,1,
+    1,1,1,1,30,30,30,30,76,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,30,1,1,1,
+    1,1,
+};
+static const char ss__uc_leaf[543][17] = {
+    "BBBBBBBBBCCBBCBB","BBBBBBBBBBBBBBBB","CDDDDDDDDDDDDDDD","AAAAAAAAAADDDDDD","DIIIIIIIIIIIIIII",
+    "IIIIIIIIIIIDDDDD","DAAAAAAAAAAAAAAA","AAAAAAAAAAADDDDB","CDAAAAADAAADABAA","AAAAAADDAAADAAAD",
+    "IIIIIIIIIIIIIIII","IIIIIIIAIIIIIIIA","IIIIIIAIIIIIIIII","AIIIIIIAAIIIIIAI","IAIIIIIIIIIIIIII",
+    "IIIIIIIAIIIIIIII","IAIAIIIIAIIIIIII","AIAIIIIIIAIAIIII","IIIAIIIIIIIIIIII","IIIIIIIIIIIIIIIA",
+    "AIIAIAIIAIIIAAII","IIAIIAIIIAAAIIAI","IIIAIAIIAIAAIAII","IIIIAIAIIAAAIAAA","AAAAIIAIIAIIAIII",
+    "IIIIIIIIIIIIIAII","IIIIIAIIIIIIIIII","IAIAIAIIIIIIIIII","IIIIAAAAAAIIAIIA","AIAIIIIAIAIAIAIA",
+    "AAAAAAAAAAAAAAAA","FFFFFFFFFFFFFFFF","FFFFFFFFFFFFFFFE","IAIAIAIABBAAAALI","BBBBAIILIIIBIBII",
+    "IIBIIIIIIIIIIIII","IAAAAAAAAAAAAAAA","AAAAAAAAAAIIIIII","AAAIIAAAIAIAIAIA","IAIAIAIAIAIAIAIA",
+    "AAAAIAAIAIIAAIII","AAAAAAAAAIAAAAAA","IIAIAAAIAAAAIIIA","IAIAIAIIIAIAIAIA","IAAFFFFFAAIAIAIA",
+    "IIIIAIAIAIAIAIAA","IIIIIAIIIAIIIIII","IAIIIIIIIAIIIIII","IIIIIIIAIIIAIAIA","BIIIIIIIIIIIIIII",
+    "IIIIIIIBBADDDDDD","AAAAAAAAADDBBAAA","BFFFFFFFFFFFFFFF","FFFFFFFFFFFFFFDF","DFFDFFDFBBBBBBBB",
+    "AAAAAAAAAAABBBBA","AAADDBBBBBBBBBBB","BBBBBBAAADDADDAA","FFFFFFFFFFFDBDDD","AAIIIIIAAAAAAAAA",
+    "AAAAAAAAAAAFFFFF","AAAAAAAAAADDDDAA","FAAAAAAAAAAAAAAA","IAIAAAAAAAAAAAAA","AAAIDAFFFFFFFBAF",
+    "FFFFFAAFFAFFFFAA","DDDDDDDDDDDDDDBB","AFAAAAAAAAAAAAAA","FFFFFFFFFFFBBAAA","AAAAAAEEEEEEEEEE",
+    "EABBBBBBBBBBBBBB","FFFFAAADDDABBFAA","AAAAAAFFFFAFFFFF","FFFFAFFFAFFFFFBB","DDDDDDDDDDDDDDDB",
+    "AAAAAAAAAFFFBBDB","AAAAAAAAAAABBBBB","AAAAAAAAAAAAAAAB","BBBBBBBBFFFFFFFF","AAAAAAAAAAFFFFFF",
+    "FFBFFFFFFFFFFFFF","EEEAAAAAAAAAAAAA","AIAAIAAAAAEAFAAA","AEEEEEEEEAAAAFAA","AFFFFEEEIIIIIIII",
+    "AAEEDDAAAAAAAAAA","AEAABAAAAAAAABBA","ABBAAAAAAAAAAAAA","AAAAAAAAABAAAAAA","ABABBBAAAABBFAAA",
+    "AEEEEBBAABBIIFAB","BBBBBBBABBBBIIBI","AAEEBBAAAAAAAAAA","AAAAAAAAAAAAADFB","BEEABAAAAAABBBBA",
+    "ABAIBAIBAABBFBAA","AEEBBBBEEBBEEFBB","BEBBBBBBBIIIABIB","BBBBBBAAAAAAAAAA","EEAAAEDBBBBBBBBB",
+    "BEEABAAAAAAAAABA","AABAAAAAAAAAAAAA","ABAABAAAAABBFAAA","AEEEEEBEEABAAFBB","ABBBBBBBBBBBBBBB",
+    "DABBBBBBBAEEEEEE","BEAABAAAAAAAABBA","ABAABAAAAABBFAAE","AEEEEBBAIBBIIFBB","BBBBBEEABBBBIIBA",
+    "AAAAAAAABBBBBBBB","BBEABAAAAAABBBAA","ABAAIABBBAABABAA","BBBAABBBAAABBBAA","AAAAAAAAAABBBBAA",
+    "EAABBBAAABIIIFBB","ABBBBBBABBBBBBBB","EAAAEAAAAAAAABAA","ABAAAAAAAAAAAAAA","AAAAAAAAAABBFAEE",
+    "EAAAABEEEBEEEFBB","BBBBBFFBAAABBABB","BBBBBBBDAAAAAAAA","AEAADAAAAAAAABAA","AAAABAAAAABBFAAE",
+    "IAAAABEIIBIIEFBB","BBBBBAABBBBBBAAB","BAAABBBBBBBBBBBB","EEAAAAAAAAAAABAA","AAAAAAAAAAAFFAAA",
+    "AEEEEBAAABIIIFAA","BBBBAAAAAAAAAAAA","BEAABAAAAAAAAAAA","AAAAAAABBBAAAAAA","AABAAAAAAAAABABB",
+    "AAAAAAABBBFBBBBA","AAEEEBEBAAIAIIIA","BBAADBBBBBBBBBBB","BAAAAAAAAAAAAAAA","AEAAEEEEFFFBBBBA",
+    "AAAAAAAEFFFFEEED","AAAAAAAAAADDBBBB","BAABABAAAAABAAAA","AAAABABAAAAAAAAA","AEAAEEEEFFFEEABB",
+    "AAAAABABFFFFEEEB","AAAAAAAAAABBAAAA","AAAADDDDDDDDDDDD","DDDADAAAFFAAAAAA","AAAAAFAFAFDDDDAA",
+    "AAAIAAAABAAAAIAA","AAIAAAAIAAAAIAAA","AAAAAAAAAIAAABBB","BFFFFFEEEEFFFFEA","FFFFFDFFAAAAAEEE",
+    "EEEEEEEEBEEEEEEE","EEEEEEEEEEEEEEEE","EEEEEEEEEEEEEBAA","AAAAAAFAAAAAABAA","DDDDDAAAADDBBBBB",
+    "AAAAAAIAAAAAAEEE","EAEEEEEFAFFAAEEA","AAAAAAAAEEAAAAEE","EAAAAAAAAAAAAAAA","AEEEEAAAAAAAAAAA",
+    "AAEAAEEAAAAAAFAA","AAAAAAAAAAAAAEAA","IIIIIIBIBBBBBIBB","AAAAAAAAAAADAAAA","AAAAAAAAABAAAABB",
+    "AAAAAAABABAAAABB","ABAAAABBAAAAAAAB","ABAAAABBAAAAAAAA","AAAAAAABAAAAAAAA","AAAAAAAAAAABBFFF",
+    "DDDDDDDDDAAAAAAA","AAAAAAAAAAAAABBB","AAAAAAAAAABBBBBB","IIIIIIBBAAAAAABB","AAAAAAAAAAAAAADA",
+    "CAAAAAAAAAAAAAAA","AAAAAAAAAAADDBBB","AAAAAAAAAAADDDAA","AAAAAAAAABBBBBBB","AAEEFGBBBBBBBBBA",
+    "AAEEGDDBBBBBBBBB","AAEEBBBBBBBBBBBB","AAAAAAAAAAAAABAA","ABEEBBBBBBBBBBBB","AAAAEEAEEEEEEEAA",
+    "AAAAAAEAAEEEEEEE","EEFEDDDADDDAAFBB","DDDDDDDDDDDEEEBE","AAAAAEEAAAAAAAAA","AAAAAAAAAFABBBBB",
+    "AAAAAABBBBBBBBBB","EEEAAAAEEAAABBBB","AAEAAAAAAFFFBBBB","ABBBDDAAAAAAAAAA","AAAAAAAAAAAAAABB",
+    "AAAAABBBBBBBBBBB","AAAAAAAAAAAABBBB","AAAAAAAAAAABBBAA","AAAAAAAFFAAEBBDD","AAAAAAEAEEEEEEEB",
+    "FAEAAEEEEEEEEAAA","AAAEEFFFFFFFFBBF","DDDDDDDADDDDDDBB","FFFFFFFFFFFFFFAF","FFFFFFFFFFFFFFFB",
+    "EEEEAAIAIAIAIAIA","AAIAAAAAAAAAAAAA","AAAAFAEEEEEIEIAA","IIEIGAAAAAAAABBB","DAAAAAAAAAAFFFFF",
+    "FFFFAAAAAAAAADDB","EEAAAAAAAAAAAAAA","AAEEEEAAEEGFEEAA","AAAAAAFAEEAAAEAE","EEGGBBBBBBBBDDDD",
+    "AAAAAAAAAAAAEEEE","EEEEAAEFBBBDDDDD","AAAAAAAAAABBBAAA","AAAAAAAAAAAAAADD","IIIIIIIIIIIBBIII",
+    "DDDDDDDDBBBBBBBB","FFFDFFFFFFFFFFFF","FAFFFFFFFAAAAFAA","AAAAFAAAFFABBBBB","IIIIIIIIIIAIAAIA",
+    "IIIIIIIIIIIAIAIA","IIIIIIBBIIIIIIBB","IIIIIIIIBIBIBIBI","IIIIIIIIIIIIIIBB","IIIIIBIIIIIIIAIA",
+    "AIIIIBIIIIIIIIII","IIIIBBIIIIIIBIII","BBIIIBIIIIIIIIAB","CCCCCCCCCCCBBBBB","DDDDDDDDDDDDDDDD",
+    "DDDDDDDDCCBBBBBC","DDDDADDDDDDDDDDD","DDADDDDDDDDDDDDC","AABBAAAAAAAAADDA","AAAAAAAAAAAAADDB",
+    "FFFFFFFFFFFFFAAA","AFAAAFFFFFFFFFFF","FBBBBBBBBBBBBBBB","AAAAAAIAAAIIAAAA","AAAIAAAAAAAABBBB",
+    "AAAAAAAAAAIIAAAA","AAAAAAAAAAAAAAIA","AAAAAAAAAAAAAIII","AAAAIAAAAIAAIAAA","AAAAIAIAAAAAAAAA",
+    "AIAAIAAIAIAAAAAA","IAIAAAAAAAAAAIII","IIAAIIAAIIAAAAAA","AAAAAAAAAAAAIIII","IIIIAAAAAAIIIIAA",
+    "AAAAAAAADDDDAAAA","AAAAAAAAALLAAAAA","AAAAAAABBBBBBBBB","AAAAAAIIIIIIIIII","AAAAAAAADDDDDDDD",
+    "DDDDDDAAAAAAAAAA","AAAAADDAAAAAAAAA","AAAAAADDDDDDDDDD","AAADDDDDDDDDDDDD","AAAAAAAAAAAADDAA",
+    "AAAAAAAAAAAAIAAA","AAAABBAAAAAAAAAA","AAAAAABAAAAAAAAA","IAIIIAAIAIAIAIII","IAIAAIAAAAAAAAII",
+    "IAIAAAAAAAAIAIAF","FFIABBBBBDDDDADD","AAAAAABABBBBBABB","AAAAAAAABBBBBBBA","DBBBBBBBBBBBBBBF",
+    "AAAAAAABAAAAAAAB","DDDDDDDDDDDDDDDA","AADDDDDDDDDDDDBB","AAAAAAAAAABAAAAA","AAAABBBBBBBBBBBB",
+    "CDDDAAAADDDDDDDD","DDAADDDDDDDDDDDD","AAAAAAAAAAFFFFGG","DAAAAAAAAAAAADAA","BAAAAAAAAAAAIAIA",
+    "IAIAAIAIAIAAAAAA","IIAIIAIIAIIAIIAA","AAAAIAABBFFAAAIA","DAAAAAAAAAAAIAIA","AAAAIAAIIIIDAAIA",
+    "BBBBBAAAAAAAAAAA","AAAAAAAAAAAAADDD","IAIAIAIAIAIAIAAF","AAADFFFFFFFFFFDA","IAIAIAIAIAIAAAFF",
+    "FFDDDDDDBBBBBBBB","AAIAIAIAIAIAIAIA","AAAAAAAAAIAIAIIA","IAIAIAIAAAAIAIAA","IAIAAAIAIAIAIAIA",
+    "IAIAIAIAIAIIIIIA","IIIIIAIAIAIAIAIA","IAIAIIIIAIABBBBB","IABABAIAIABBBBBB","BBAAAIAAAAAAAAAA",
+    "AAEAAAFAAAAEAAAA","AAAAAEEAAAAAFBBB","AAAADDDDBBBBBBBB","AAAAFEBBBBBBBBDD","FFAAAAAADDDADAAE",
+    "AAAAAAEEEEEFFFDD","AAAAAAAEEEEEEEEE","EEAGBBBBBBBBBBBD","AAAFAAEEEEAAEEAA","GDDDDDDDDDDDDDBA",
+    "AAAAAAAAAABBBBDD","AAAAAEAAAAAAAAAA","AAAAAAAAAEEEEEEA","AEEAAEEBBBBBBBBB","AAAEAAAAAAAAEABB",
+    "AAAAAAAAAABBDDDD","AAAAAAAAAAAAEAAA","FAFFFAAFFAAAAAFF","AFABBBBBBBBBBBBB","BBBBBBBBBBBAAADD",
+    "AAAAAAAAAAAAEEAA","DDAAAAFBBBBBBBBB","BAAAAAABBAAAAAAB","BAAAAAABBBBBBBBB","AAAAAEAAEAADAFBB",
+    "IIIIBBBBBBBBBBBB","AAAAAAABBBBAAAAA","IIIIIIIIIIIIIIAA","IAIAAIIIIIIIIIIA","IAIAAIIAAAIIIIII",
+    "IIIIIIIIIIBBBBBB","BBBAAAAABBBBBIFI","IIIIIIIBIIIIIBIB","IIBIIBIIIIIIIIIA","AAABBBBBBBBBBBBB",
+    "BBBAAAAAAAAAAAAA","BBAAAAAAAAAAAAAA","DDDDDDDDDDBBBBBB","DDDBDDDDDDDDDDDD","DDADAAABDADDBBBB",
+    "AAAAABAAAAAAAAAA","BDDDADDDDDDADDDD","AAAAAAAAAADDAAAD","IIIIIIIIIIIDDDAD","AAAAAAAAAAADADAD",
+    "BBAAAAAABBAAAAAA","BBAAAAAABBAAABBB","BBBBBBBBBBBBABBB","AAAAAAAAAAAABAAA","AAAAAAAAAAABAABA",
+    "DDDBBBBAAAAAAAAA","AAAABBBAAAAAAAAA","AAAAAAAAAAAAAFBB","AAAABBBBBBBBBAAA","AAAAAAFFFFFBBBBB",
+    "AAAAAAAAAAAAAABD","AAAABBBBAAAAAAAA","DAAAAABBBBBBBBBB","IIIIIIIIAAAAAAAA","IIIIBBBBAAAAAAAA",
+    "AAAABBBBBBBBBBBD","IIIIIIIIIIIBIIII","IIIBIIBAAAAAAAAA","AABAAAAAAABAABBB","ABAAAAAAAAABBBBB",
+    "AAAAAABBABAAAAAA","AAAAAABAABBBABBA","AAAAAABDAAAAAAAA","BBBBBBBAAAAAAAAA","AAABAABBBBBAAAAA",
+    "AAAAAAAAAAAABBBD","AAAAAAAAAABBBBBD","AAAAAAAABBBBAAAA","AEEEBEEBBBBBEFEF","AAAABAAABAAAAAAA",
+    "AAAAAABBFFFBBBBF","DDDDDDDDDBBBBBBB","AAAAAAAAAAAAAAAD","AAAAAFFBBBBAAAAA","DDDDDDDBBBBBBBBB",
+    "AAAAAABBBDDDDDDD","AAAAAABBAAAAAAAA","AAABBBBBAAAAAAAA","AABBBBBBBDDDDBBB","BBBBBBBBBAAAAAAA",
+    "IIIBBBBBBBBBBBBB","AAABBBBBBBAAAAAA","AAAAFFFFBBBBBBBB","AAAAAAAAAABFFDBB","AABBBBBBBBBBBBBB",
+    "BBBBBBBBBBBBBFFF","AAAAAAFFFFFFFFFF","FAAAADDDDDBBBBBB","AAFFFFDDDDBBBBBB","AEAAAAAAAAAAAAAA",
+    "AAAAAAAAEEEEEEEE","EEEEEEFDDDDDDDBB","FAAEEABBBBBBBBBF","AAAAAAAAAAIAIAAA","AAAAAAAAAAAIAAAA",
+    "AAAEEEEAAFFDDBDD","DDEBBBBBBBBBBBBB","FFFAAAAAAAAAAAAA","AAAAAAAEEEEEAEEE","EEEFFBAAAAAAAAAA",
+    "DDDDAAAABBBBBBBB","AAAFDDABBBBBBBBB","AAAAAAEEEEEEEEEA","GAAAADDDDEFEEDAE","AAAAAAAAAAADADDD",
+    "AAAAAAAAAAAAAAAE","EEAAEGFEDDDDDDEA","AEBBBBBBBBBBBBBB","AAAAAAABABAAAABA","AAAAAAAAAAAAAABA",
+    "AAAAAAAAADBBBBBB","AAAEEEEEEFFBBBBB","EEAABAAAAAAAABBA","ABAABAAAAABFFAAA","EAAAABBAABBIIGBB",
+    "ABBBBBBABBBBBAAA","AAAABBFFFFFFFBBB","FFFFFBBBBBBBBBBB","AAFEEAFAAAADDDDD","AAAAAAAAAADDBDFA",
+    "AAAEEEEEEAEIIAIE","EAFFAADABBBBBBBB","AAEEEEBBAAIIEEAF","FDDDDDDDDDDDDDDD","DDDDDDDDAAAAEEBB",
+    "AAAEEEEEEEEAAEAF","EDDDABBBBBBBBBBB","DDDDDDDDDDDDDBBB","AAAAAAAAAAAEAEAA","EEEEEEGFADBBBBBB",
+    "AAAAAAAAAAABBEEE","AAEEEEAEEEEFBBBB","AAAAAAAAAAAADDDA","EEEEEEEEAFFDBBBB","AAABBBBBBBBBBBBA",
+    "AAAAAAABBABBAAAA","AAAABAABAAAAAAAA","AAAAAABAIBBEEGFA","AAAFDDDBBBBBBBBB","AAAAAAAABBAAAAAA",
+    "AAAAEEEEBBEEAAAA","FADAABBBBBBBBBBB","AEEEEEEEEEEAAAAA","AAAEFEEEEAAEEEED","DDDDDDDFBBBBBBBB",
+    "AEEEEEEAAEEEAAAA","AAAAAAAAAAEEEEEE","EEEEEEEAEFDDDADD","DDDBBBBBBBBBBBBB","EEEEEEEBEEEEEEAF",
+    "ADDDDDBBBBBBBBBB","DDAAAAAAAAAAAAAA","BBEEEEEEEEEEEEEE","EEEEEEEEBAEEEEEE","EAEEAEEBBBBBBBBB",
+    "AAAAAAABAABAAAAA","AEEEEEEBBBEBEEBE","EEFEFFAEBBBBBBBB","AAAAAABAABAAAAAA","EEBAAEAFABBBBBBB",
+    "AAAEEAADDBBBBBBB","AAAAAAEEEEEBBBAA","EGFDDDDDDDDDDDDD","AABBBBBBBBBBBBBD","DDDDDBBBBBBBBBBB",
+    "ADDBBBBBBBBBBBBB","EAAAAAAEEEEEEEEE","EEEEEEBBBBBBBBBB","FFFFFDBBBBBBBBBB","FFFFFFFDDDDDAAAA",
+    "AAAADABBBBBBBBBB","AAAAAAAABBBBBAAA","AAAAAAADDDDBBBBB","AAAAAAAAAAABBBBE","AAAAAAAABBBBBBBE",
+    "AADAEBBBBBBBBBBB","GGBBBBBBBBBBBBBB","AAAABAAAAAAABAAB","BBABBBBBBBBBBBBB","AAABBABBBBBBBBBB",
+    "BBBBAAAABBBBBBBB","AAAAAAAAAABBAEFD","EEEEEEEEEEEEEEBB","EEEEEEEBBBBBBBBB","AAAAAAABBAAAAAAA",
+    "AAAAAAAAAAAAAAII","IIIIIGGFFFAAAGGG","GGGBBBBBBBBFFFFF","FFFAAFFFFFFFAAAA","AAAAAAAAAAFFFFAA",
+    "AAAAAAAAAAAIIIII","AAFFFABBBBBBBBBB","BBABBAABBAAAABAA","AAAAAAAAAABABAAA","AAAABAAAAAAAAAAA",
+    "AAAAAABAAAABBAAA","AAAAABAAAAAAABAA","AAAAAAAAAABAAAAB","AAAAABABBBAAAAAA","AAAAAAAAAAAABBAA",
+    "EEEEEEEAAAAEEEEE","EEEEEEEEEEEEEAAA","AAAAEAADDDDDBBBB","BBBBBBBBBBBEEEEE","BEEEEEEEEEEEEEEE",
+    "BBBBBAAAAAABBBBB","FFFFFFFBFFFFFFFF","FFFFFFFFFBBFFFFF","FFBFFBFFFFFBBBBB","BBBBBBBBBBBBBBBF",
+    "FFFFFFFAAAAAAABB","AAAAAAAAAAAAAAFB","AAAAAAAAAAAAFFFF","AAAAAAAAAABBBBBA","AAAAAAABAAAABAAB",
+    "AAAAABBAAAAAAAAA","FFFFFFFBBBBBBBBB","IIAAAAAAAAAAAAAA","AAAAFFFFFFFABBBB","BAABABBABAAAAAAA",
+    "AAABAAAABABABBBB","BBABBBBABABABAAA","BAABABBABABABABA","BAABABBAAAABAAAA","AAABAAAABAAAABAB",
+    "BAAABAAAAABAAAAA","AAAAAABBBBBBBBAA","AAABAAAAAAAAAAAA",
+};
+/* Folds (lowercase, then NFD without Mn) of the code points flagged +8, Hangul aside:
+   block i (cp >> 4 == ss__uc_fold_block[i]) has its first at ss__uc_fold_base[i]; the
+   value is the folded code point, or 0x110000 + k for ss__uc_fold_multi[k]. */
+#define SS__UC_NFOLD_BLOCK 286
+static const unsigned short ss__uc_fold_block[286] = {
+    4,5,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,55,56,57,58,59,
+    60,61,62,63,64,65,66,67,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,98,108,109,146,147,
+    149,156,157,163,165,180,181,185,188,204,212,221,244,245,246,258,266,267,268,314,315,316,317,
+    318,319,432,433,435,436,457,458,459,480,481,482,483,484,485,486,487,488,489,490,491,492,493,
+    494,495,496,497,498,499,500,501,502,503,504,505,506,507,508,509,510,511,530,531,534,536,537,
+    538,540,544,546,548,550,551,552,554,558,562,587,588,685,704,705,706,710,711,712,713,714,715,
+    716,717,718,719,772,773,774,775,777,778,779,780,781,783,2660,2661,2662,2664,2665,2674,2675,
+    2676,2677,2678,2679,2680,2681,2682,2683,2684,2685,2687,3984,3985,3986,3987,3988,3989,3990,3991,
+    3992,3993,3994,3995,3996,3997,3998,3999,4000,4001,4002,4003,4004,4005,4006,4007,4008,4009,4010,
+    4011,4012,4013,4017,4018,4019,4020,4082,4083,4160,4161,4162,4171,4172,4173,4183,4184,4185,4296,
+    4297,4298,4299,4361,4362,4404,4427,4443,4490,4491,4499,5860,5861,7445,7446,7451,7452,7824,7825,
+    7826,12160,12161,12162,12163,12164,12165,12166,12167,12168,12169,12170,12171,12172,12173,12174,
+    12175,12176,12177,12178,12179,12180,12181,12182,12183,12184,12185,12186,12187,12188,12189,
+    12190,12191,12192,12193,
+};
+static const unsigned short ss__uc_fold_base[286] = {
+    0,15,26,42,56,71,83,99,114,129,142,154,169,184,199,209,219,229,237,246,261,276,291,307,322,335,
+    343,352,358,367,383,398,399,405,411,419,426,442,458,474,475,482,490,499,503,511,519,527,536,
+    550,564,576,584,592,600,615,631,638,643,645,646,647,649,657,659,662,664,668,671,673,674,677,
+    682,685,689,691,694,695,696,712,728,736,752,768,784,800,816,822,827,828,830,833,849,865,879,
+    895,911,927,943,959,975,991,1007,1023,1035,1051,1067,1083,1099,1115,1128,1144,1156,1172,1188,
+    1200,1212,1228,1242,1258,1274,1290,1303,1317,1330,1346,1357,1360,1361,1377,1378,1380,1381,1384,
+    1387,1389,1393,1398,1404,1410,1414,1422,1424,1434,1450,1451,1467,1483,1499,1509,1514,1522,1530,
+    1538,1546,1554,1562,1566,1567,1569,1577,1582,1592,1594,1596,1604,1609,1619,1625,1633,1641,1648,
+    1656,1662,1669,1676,1684,1692,1700,1704,1710,1717,1727,1737,1744,1747,1748,1764,1780,1796,1812,
+    1828,1844,1860,1876,1892,1908,1924,1940,1956,1972,1988,2004,2018,2030,2040,2056,2072,2088,2102,
+    2118,2134,2150,2166,2182,2198,2208,2210,2216,2229,2242,2257,2268,2284,2300,2308,2324,2340,2344,
+    2359,2374,2379,2395,2411,2427,2430,2432,2433,2435,2438,2440,2456,2472,2473,2489,2505,2507,2512,
+    2517,2518,2534,2550,2552,2568,2584,2600,2616,2632,2648,2664,2680,2696,2712,2728,2744,2760,2776,
+    2792,2808,2824,2840,2856,2872,2888,2904,2920,2936,2952,2968,2984,3000,3016,3032,3048,3064,3080,
+};
+static const uint32_t ss__uc_fold_value[3094] = {
+    97,98,99,100,101,102,103,104,105,106,107,108,109,110,111,112,113,114,115,116,117,118,119,120,
+    121,122,97,97,97,97,97,97,230,99,101,101,101,101,105,105,105,105,240,110,111,111,111,111,111,
+    248,117,117,117,117,121,254,97,97,97,97,97,97,99,101,101,101,101,105,105,105,105,110,111,111,
+    111,111,111,117,117,117,117,121,121,97,97,97,97,97,97,99,99,99,99,99,99,99,99,100,100,273,101,
+    101,101,101,101,101,101,101,101,101,103,103,103,103,103,103,103,103,104,104,295,105,105,105,
+    105,105,105,105,105,105,307,106,106,107,107,108,108,108,108,108,108,320,322,110,110,110,110,
+    110,110,331,111,111,111,111,111,111,339,114,114,114,114,114,114,115,115,115,115,115,115,115,
+    115,116,116,116,116,359,117,117,117,117,117,117,117,117,117,117,117,117,119,119,121,121,121,
+    122,122,122,122,122,122,595,387,389,596,392,598,599,396,477,601,603,402,608,611,617,616,409,
+    623,626,629,111,111,419,421,640,424,643,429,648,117,117,650,651,436,438,658,441,445,454,454,
+    457,457,460,460,97,97,105,105,111,111,117,117,117,117,117,117,117,117,117,117,97,97,97,97,230,
+    230,485,103,103,107,107,111,111,111,111,658,658,106,499,499,103,103,405,447,110,110,97,97,230,
+    230,248,248,97,97,97,97,101,101,101,101,105,105,105,105,111,111,111,111,114,114,114,114,117,
+    117,117,117,115,115,116,116,541,104,104,414,547,549,97,97,101,101,111,111,111,111,111,111,111,
+    111,121,121,11365,572,410,11366,578,384,649,652,583,585,587,589,591,881,883,697,887,59,1011,
+    168,945,183,949,951,953,959,965,969,953,945,946,947,948,949,950,951,952,953,954,955,956,957,
+    958,959,960,961,963,964,965,966,967,968,969,953,965,945,949,951,953,965,953,965,959,965,969,
+    983,978,978,985,987,989,991,993,995,997,999,1001,1003,1005,1007,952,1016,1010,1019,891,892,893,
+    1077,1077,1106,1075,1108,1109,1110,1110,1112,1113,1114,1115,1082,1080,1091,1119,1072,1073,1074,
+    1075,1076,1077,1078,1079,1080,1080,1082,1083,1084,1085,1086,1087,1088,1089,1090,1091,1092,1093,
+    1094,1095,1096,1097,1098,1099,1100,1101,1102,1103,1080,1077,1077,1075,1110,1082,1080,1091,1121,
+    1123,1125,1127,1129,1131,1133,1135,1137,1139,1141,1141,1141,1145,1147,1149,1151,1153,1163,1165,
+    1167,1169,1171,1173,1175,1177,1179,1181,1183,1185,1187,1189,1191,1193,1195,1197,1199,1201,1203,
+    1205,1207,1209,1211,1213,1215,1231,1078,1078,1220,1222,1224,1226,1228,1230,1072,1072,1072,1072,
+    1237,1077,1077,1241,1241,1241,1078,1078,1079,1079,1249,1080,1080,1080,1080,1086,1086,1257,1257,
+    1257,1101,1101,1091,1091,1091,1091,1091,1091,1095,1095,1271,1099,1099,1275,1277,1279,1281,1283,
+    1285,1287,1289,1291,1293,1295,1297,1299,1301,1303,1305,1307,1309,1311,1313,1315,1317,1319,1321,
+    1323,1325,1327,1377,1378,1379,1380,1381,1382,1383,1384,1385,1386,1387,1388,1389,1390,1391,1392,
+    1393,1394,1395,1396,1397,1398,1399,1400,1401,1402,1403,1404,1405,1406,1407,1408,1409,1410,1411,
+    1412,1413,1414,1575,1575,1608,1575,1610,1749,1729,1746,2344,2352,2355,2325,2326,2327,2332,2337,
+    2338,2347,2351,1114112,1114113,2465,2466,2479,2610,2616,2582,2583,2588,2603,2887,1114114,
+    1114115,2849,2850,1114116,1114117,1114118,1114119,3285,3285,3286,3266,1114120,1114121,1114122,
+    1114123,3545,1114124,1114125,1114126,3906,3916,3921,3926,3931,3904,4133,11520,11521,11522,
+    11523,11524,11525,11526,11527,11528,11529,11530,11531,11532,11533,11534,11535,11536,11537,
+    11538,11539,11540,11541,11542,11543,11544,11545,11546,11547,11548,11549,11550,11551,11552,
+    11553,11554,11555,11556,11557,11559,11565,43888,43889,43890,43891,43892,43893,43894,43895,
+    43896,43897,43898,43899,43900,43901,43902,43903,43904,43905,43906,43907,43908,43909,43910,
+    43911,43912,43913,43914,43915,43916,43917,43918,43919,43920,43921,43922,43923,43924,43925,
+    43926,43927,43928,43929,43930,43931,43932,43933,43934,43935,43936,43937,43938,43939,43940,
+    43941,43942,43943,43944,43945,43946,43947,43948,43949,43950,43951,43952,43953,43954,43955,
+    43956,43957,43958,43959,43960,43961,43962,43963,43964,43965,43966,43967,5112,5113,5114,5115,
+    5116,5117,1114127,1114128,1114129,1114130,1114131,1114132,6965,6965,1114133,1114134,6965,4304,
+    4305,4306,4307,4308,4309,4310,4311,4312,4313,4314,4315,4316,4317,4318,4319,4320,4321,4322,4323,
+    4324,4325,4326,4327,4328,4329,4330,4331,4332,4333,4334,4335,4336,4337,4338,4339,4340,4341,4342,
+    4343,4344,4345,4346,4349,4350,4351,97,97,98,98,98,98,98,98,99,99,100,100,100,100,100,100,100,
+    100,100,100,101,101,101,101,101,101,101,101,101,101,102,102,103,103,104,104,104,104,104,104,
+    104,104,104,104,105,105,105,105,107,107,107,107,107,107,108,108,108,108,108,108,108,108,109,
+    109,109,109,109,109,110,110,110,110,110,110,110,110,111,111,111,111,111,111,111,111,112,112,
+    112,112,114,114,114,114,114,114,114,114,115,115,115,115,115,115,115,115,115,115,116,116,116,
+    116,116,116,116,116,117,117,117,117,117,117,117,117,117,117,118,118,118,118,119,119,119,119,
+    119,119,119,119,119,119,120,120,120,120,121,121,122,122,122,122,122,122,104,116,119,121,383,
+    223,97,97,97,97,97,97,97,97,97,97,97,97,97,97,97,97,97,97,97,97,97,97,97,97,101,101,101,101,
+    101,101,101,101,101,101,101,101,101,101,101,101,105,105,105,105,111,111,111,111,111,111,111,
+    111,111,111,111,111,111,111,111,111,111,111,111,111,111,111,111,111,117,117,117,117,117,117,
+    117,117,117,117,117,117,117,117,121,121,121,121,121,121,121,121,7931,7933,7935,945,945,945,945,
+    945,945,945,945,945,945,945,945,945,945,945,945,949,949,949,949,949,949,949,949,949,949,949,
+    949,951,951,951,951,951,951,951,951,951,951,951,951,951,951,951,951,953,953,953,953,953,953,
+    953,953,953,953,953,953,953,953,953,953,959,959,959,959,959,959,959,959,959,959,959,959,965,
+    965,965,965,965,965,965,965,965,965,965,965,969,969,969,969,969,969,969,969,969,969,969,969,
+    969,969,969,969,945,945,949,949,951,951,953,953,959,959,965,965,969,969,945,945,945,945,945,
+    945,945,945,945,945,945,945,945,945,945,945,951,951,951,951,951,951,951,951,951,951,951,951,
+    951,951,951,951,969,969,969,969,969,969,969,969,969,969,969,969,969,969,969,969,945,945,945,
+    945,945,945,945,945,945,945,945,945,953,168,951,951,951,951,951,949,949,951,951,951,8127,8127,
+    8127,953,953,953,953,953,953,953,953,953,953,8190,8190,8190,965,965,965,965,961,961,965,965,
+    965,965,965,965,961,168,168,96,969,969,969,969,969,959,959,969,969,969,180,969,107,97,8526,
+    8560,8561,8562,8563,8564,8565,8566,8567,8568,8569,8570,8571,8572,8573,8574,8575,8580,8592,8594,
+    8596,8656,8660,8658,8707,8712,8715,8739,8741,8764,8771,8773,8776,61,8801,8781,60,62,8804,8805,
+    8818,8819,8822,8823,8826,8827,8834,8835,8838,8839,8866,8872,8873,8875,8828,8829,8849,8850,8882,
+    8883,8884,8885,12296,12297,9424,9425,9426,9427,9428,9429,9430,9431,9432,9433,9434,9435,9436,
+    9437,9438,9439,9440,9441,9442,9443,9444,9445,9446,9447,9448,9449,10973,11312,11313,11314,11315,
+    11316,11317,11318,11319,11320,11321,11322,11323,11324,11325,11326,11327,11328,11329,11330,
+    11331,11332,11333,11334,11335,11336,11337,11338,11339,11340,11341,11342,11343,11344,11345,
+    11346,11347,11348,11349,11350,11351,11352,11353,11354,11355,11356,11357,11358,11359,11361,619,
+    7549,637,11368,11370,11372,593,625,592,594,11379,11382,575,576,11393,11395,11397,11399,11401,
+    11403,11405,11407,11409,11411,11413,11415,11417,11419,11421,11423,11425,11427,11429,11431,
+    11433,11435,11437,11439,11441,11443,11445,11447,11449,11451,11453,11455,11457,11459,11461,
+    11463,11465,11467,11469,11471,11473,11475,11477,11479,11481,11483,11485,11487,11489,11491,
+    11500,11502,11507,12363,12365,12367,12369,12371,12373,12375,12377,12379,12381,12383,12385,
+    12388,12390,12392,12399,12399,12402,12402,12405,12405,12408,12408,12411,12411,12358,12445,
+    12459,12461,12463,12465,12467,12469,12471,12473,12475,12477,12479,12481,12484,12486,12488,
+    12495,12495,12498,12498,12501,12501,12504,12504,12507,12507,12454,12527,12528,12529,12530,
+    12541,42561,42563,42565,42567,42569,42571,42573,42575,42577,42579,42581,42583,42585,42587,
+    42589,42591,42593,42595,42597,42599,42601,42603,42605,42625,42627,42629,42631,42633,42635,
+    42637,42639,42641,42643,42645,42647,42649,42651,42787,42789,42791,42793,42795,42797,42799,
+    42803,42805,42807,42809,42811,42813,42815,42817,42819,42821,42823,42825,42827,42829,42831,
+    42833,42835,42837,42839,42841,42843,42845,42847,42849,42851,42853,42855,42857,42859,42861,
+    42863,42874,42876,7545,42879,42881,42883,42885,42887,42892,613,42897,42899,42903,42905,42907,
+    42909,42911,42913,42915,42917,42919,42921,614,604,609,620,618,670,647,669,43859,42933,42935,
+    42937,42939,42941,42943,42945,42947,42900,642,7566,42952,42954,42961,42967,42969,42998,35912,
+    26356,36554,36040,28369,20018,21477,40860,40860,22865,37329,21895,22856,25078,30313,32645,
+    34367,34746,35064,37007,27138,27931,28889,29662,33853,37226,39409,20098,21365,27396,29211,
+    34349,40478,23888,28651,34253,35172,25289,33240,34847,24266,26391,28010,29436,37070,20358,
+    20919,21214,25796,27347,29200,30439,32769,34310,34396,36335,38706,39791,40442,30860,31103,
+    32160,33737,37636,40575,35542,22751,24324,31840,32894,29282,30922,36034,38647,22744,23650,
+    27155,28122,28431,32047,32311,38475,21202,32907,20956,20940,31260,32190,33777,38517,35712,
+    25295,27138,35582,20025,23527,24594,29575,30064,21271,30971,20415,24489,19981,27852,25976,
+    32034,21443,22622,30465,33865,35498,27578,36784,27784,25342,33509,25504,30053,20142,20841,
+    20937,26753,31975,33391,35538,37327,21237,21570,22899,24300,26053,28670,31018,38317,39530,
+    40599,40654,21147,26310,27511,36706,24180,24976,25088,25754,28451,29001,29833,31178,32244,
+    32879,36646,34030,36899,37706,21015,21155,21693,28872,35010,35498,24265,24565,25467,27566,
+    31806,29557,20196,22265,23527,23994,24604,29618,29801,32666,32838,37428,38646,38728,38936,
+    20363,31150,37300,38584,24801,20102,20698,23534,23615,26009,27138,29134,30274,34044,36988,
+    40845,26248,38446,21129,26491,26611,27969,28316,29705,30041,30827,32016,39006,20845,25134,
+    38520,20523,23833,28138,36650,24459,24900,26647,29575,38534,21033,21519,23653,26131,26446,
+    26792,27877,29702,30178,32633,35023,35041,37324,38626,21311,28346,21533,29136,29848,34298,
+    38563,40023,40607,26519,28107,33256,31435,31520,31890,29376,28825,35672,20160,33590,21050,
+    20999,24230,25299,31958,23429,27934,26292,36667,34892,38477,35211,24275,20800,21952,22618,
+    26228,20958,29482,30410,31036,31070,31077,31119,38742,31934,32701,34322,35576,36920,37117,
+    39151,39164,39208,40372,37086,38583,20398,20711,20813,21193,21220,21329,21917,22022,22120,
+    22592,22696,23652,23662,24724,24936,24974,25074,25935,26082,26257,26757,28023,28186,28450,
+    29038,29227,29730,30865,31038,31049,31048,31056,31062,31069,31117,31118,31296,31361,31680,
+    32244,32265,32321,32626,32773,33261,33401,33401,33879,35088,35222,35585,35641,36051,36104,
+    36790,36920,38627,38911,38971,24693,148206,33304,20006,20917,20840,20352,20805,20864,21191,
+    21242,21917,21845,21913,21986,22618,22707,22852,22868,23138,23336,24274,24281,24425,24493,
+    24792,24910,24840,24974,24928,25074,25140,25540,25628,25682,25942,26228,26391,26395,26454,
+    27513,27578,27969,28379,28363,28450,28702,29038,30631,29237,29359,29482,29809,29958,30011,
+    30237,30239,30410,30427,30452,30538,30528,30924,31409,31680,31867,32091,32244,32574,32773,
+    33618,33775,34681,35137,35206,35222,35519,35576,35531,35585,35582,35565,35641,35722,36104,
+    36664,36978,37273,37494,38524,38627,38742,38875,38911,38923,38971,39698,40860,141386,141380,
+    144341,15261,16408,16441,152137,154832,163539,40771,40846,1497,1522,1513,1513,1513,1513,1488,
+    1488,1488,1489,1490,1491,1492,1493,1494,1496,1497,1498,1499,1500,1502,1504,1505,1507,1508,1510,
+    1511,1512,1513,1514,1493,1489,1499,1508,65345,65346,65347,65348,65349,65350,65351,65352,65353,
+    65354,65355,65356,65357,65358,65359,65360,65361,65362,65363,65364,65365,65366,65367,65368,
+    65369,65370,66600,66601,66602,66603,66604,66605,66606,66607,66608,66609,66610,66611,66612,
+    66613,66614,66615,66616,66617,66618,66619,66620,66621,66622,66623,66624,66625,66626,66627,
+    66628,66629,66630,66631,66632,66633,66634,66635,66636,66637,66638,66639,66776,66777,66778,
+    66779,66780,66781,66782,66783,66784,66785,66786,66787,66788,66789,66790,66791,66792,66793,
+    66794,66795,66796,66797,66798,66799,66800,66801,66802,66803,66804,66805,66806,66807,66808,
+    66809,66810,66811,66967,66968,66969,66970,66971,66972,66973,66974,66975,66976,66977,66979,
+    66980,66981,66982,66983,66984,66985,66986,66987,66988,66989,66990,66991,66992,66993,66995,
+    66996,66997,66998,66999,67000,67001,67003,67004,68800,68801,68802,68803,68804,68805,68806,
+    68807,68808,68809,68810,68811,68812,68813,68814,68815,68816,68817,68818,68819,68820,68821,
+    68822,68823,68824,68825,68826,68827,68828,68829,68830,68831,68832,68833,68834,68835,68836,
+    68837,68838,68839,68840,68841,68842,68843,68844,68845,68846,68847,68848,68849,68850,69785,
+    69787,69797,1114135,1114136,70841,1114137,1114138,1114139,1114140,71872,71873,71874,71875,
+    71876,71877,71878,71879,71880,71881,71882,71883,71884,71885,71886,71887,71888,71889,71890,
+    71891,71892,71893,71894,71895,71896,71897,71898,71899,71900,71901,71902,71903,1114141,93792,
+    93793,93794,93795,93796,93797,93798,93799,93800,93801,93802,93803,93804,93805,93806,93807,
+    93808,93809,93810,93811,93812,93813,93814,93815,93816,93817,93818,93819,93820,93821,93822,
+    93823,1114142,1114143,1114144,1114145,1114146,1114147,1114148,1114149,1114150,1114151,1114152,
+    1114153,1114154,125218,125219,125220,125221,125222,125223,125224,125225,125226,125227,125228,
+    125229,125230,125231,125232,125233,125234,125235,125236,125237,125238,125239,125240,125241,
+    125242,125243,125244,125245,125246,125247,125248,125249,125250,125251,20029,20024,20033,131362,
+    20320,20398,20411,20482,20602,20633,20711,20687,13470,132666,20813,20820,20836,20855,132380,
+    13497,20839,20877,132427,20887,20900,20172,20908,20917,168415,20981,20995,13535,21051,21062,
+    21106,21111,13589,21191,21193,21220,21242,21253,21254,21271,21321,21329,21338,21363,21373,
+    21375,21375,21375,133676,28784,21450,21471,133987,21483,21489,21510,21662,21560,21576,21608,
+    21666,21750,21776,21843,21859,21892,21892,21913,21931,21939,21954,22294,22022,22295,22097,
+    22132,20999,22766,22478,22516,22541,22411,22578,22577,22700,136420,22770,22775,22790,22810,
+    22818,22882,136872,136938,23020,23067,23079,23000,23142,14062,14076,23304,23358,23358,137672,
+    23491,23512,23527,23539,138008,23551,23558,24403,23586,14209,23648,23662,23744,23693,138724,
+    23875,138726,23918,23915,23932,24033,24034,14383,24061,24104,24125,24169,14434,139651,14460,
+    24240,24243,24246,24266,172946,24318,140081,140081,33281,24354,24354,14535,144056,156122,24418,
+    24427,14563,24474,24525,24535,24569,24705,14650,14620,24724,141012,24775,24904,24908,24910,
+    24908,24954,24974,25010,24996,25007,25054,25074,25078,25104,25115,25181,25265,25300,25424,
+    142092,25405,25340,25448,25475,25572,142321,25634,25541,25513,14894,25705,25726,25757,25719,
+    14956,25935,25964,143370,26083,26360,26185,15129,26257,15112,15076,20882,20885,26368,26268,
+    32941,17369,26391,26395,26401,26462,26451,144323,15177,26618,26501,26706,26757,144493,26766,
+    26655,26900,15261,26946,27043,27114,27304,145059,27355,15384,27425,145575,27476,15438,27506,
+    27551,27578,27579,146061,138507,146170,27726,146620,27839,27853,27751,27926,27966,28023,27969,
+    28009,28024,28037,146718,27956,28207,28270,15667,28363,28359,147153,28153,28526,147294,147342,
+    28614,28729,28702,28699,15766,28746,28797,28791,28845,132389,28997,148067,29084,148395,29224,
+    29237,29264,149000,29312,29333,149301,149524,29562,29579,16044,29605,16056,16056,29767,29788,
+    29809,29829,29898,16155,29988,150582,30014,150674,30064,139679,30224,151457,151480,151620,
+    16380,16392,30452,151795,151794,151833,151859,30494,30495,30495,30538,16441,30603,16454,16534,
+    152605,30798,30860,30924,16611,153126,31062,153242,153285,31119,31211,16687,31296,31306,31311,
+    153980,154279,154279,31470,16898,154539,31686,31689,16935,154752,31954,17056,31976,31971,32000,
+    155526,32099,17153,32199,32258,32325,17204,156200,156231,17241,156377,32634,156478,32661,32762,
+    32773,156890,156963,32864,157096,32880,144223,17365,32946,33027,17419,33086,23221,157607,
+    157621,144275,144284,33281,33284,36766,17515,33425,33419,33437,21171,33457,33459,33469,33510,
+    158524,33509,33565,33635,33709,33571,33725,33767,33879,33619,33738,33740,33756,158774,159083,
+    158933,17707,34033,34035,34070,160714,34148,159532,17757,17761,159665,159954,17771,34384,34396,
+    34407,34409,34473,34440,34574,34530,34681,34600,34667,34694,17879,34785,34817,17913,34912,
+    34915,161383,35031,35038,17973,35066,13499,161966,162150,18110,18119,35488,35565,35722,35925,
+    162984,36011,36033,36123,36215,163631,133124,36299,36284,36336,133342,36564,36664,165330,
+    165357,37012,37105,37137,165678,37147,37432,37591,37592,37500,37881,37909,166906,38283,18837,
+    38327,167287,18918,38595,23986,38691,168261,168474,19054,19062,38880,168970,19122,169110,38923,
+    38923,38953,169398,39138,19251,39209,39335,39362,39422,19406,170800,39698,40000,40189,19662,
+    19693,40295,172238,19704,172293,172558,172689,40635,19798,40697,40702,40709,40719,40726,40763,
+    173568,
+};
+/* Folds of more than one code point: up to 3, 0 after the last. */
+static const uint32_t ss__uc_fold_multi[43][3] = {
+    {2503,2494,0},{2503,2519,0},{2887,2878,0},{2887,2903,0},{2962,3031,0},{3014,3006,0},
+    {3015,3006,0},{3014,3031,0},{3266,3285,0},{3398,3390,0},{3399,3390,0},{3398,3415,0},
+    {3545,3535,0},{3545,3535,0},{3545,3551,0},{6917,6965,0},{6919,6965,0},{6921,6965,0},
+    {6923,6965,0},{6925,6965,0},{6929,6965,0},{6974,6965,0},{6975,6965,0},{70471,70462,0},
+    {70471,70487,0},{70841,70832,0},{70841,70845,0},{71096,71087,0},{71097,71087,0},
+    {71989,71984,0},{119127,119141,0},{119128,119141,0},{119128,119141,119150},
+    {119128,119141,119151},{119128,119141,119152},{119128,119141,119153},{119128,119141,119154},
+    {119225,119141,0},{119226,119141,0},{119225,119141,119150},{119226,119141,119150},
+    {119225,119141,119151},{119226,119141,119151},
+};
+/* Kept non-starters (class 6; spacing marks such as U+1D165): cp << 8 | ccc, sorted. */
+#define SS__UC_NNONSTARTER 26
+static const uint32_t ss__uc_nonstarter[26] = {
+    0x171509,0x173409,0x1B4409,0x1BAA09,0x1BF209,0x1BF309,0x302EE0,0x302FE0,0xA95309,0xA9C009,
+    0x111C009,0x1123509,0x1134D09,0x116B609,0x1193D09,0x11F4109,0x16FF006,0x16FF106,0x1D165D8,
+    0x1D166D8,0x1D16DE2,0x1D16ED8,0x1D16FD8,0x1D170D8,0x1D171D8,0x1D172D8,
+};
+/* Cased and Case_Ignorable (DerivedCoreProperties), for the word-final sigma. */
+#define SS__UC_NCASED 314
+static const uint32_t ss__uc_cased[314] = {
+    65,91,97,123,170,171,181,182,186,187,192,215,216,247,248,443,444,448,452,660,661,697,704,706,
+    736,741,837,838,880,884,886,888,890,894,895,896,902,903,904,907,908,909,910,930,931,1014,1015,
+    1154,1162,1328,1329,1367,1376,1417,4256,4294,4295,4296,4301,4302,4304,4347,4348,4352,5024,5110,
+    5112,5118,7296,7305,7312,7355,7357,7360,7424,7616,7680,7958,7960,7966,7968,8006,8008,8014,8016,
+    8024,8025,8026,8027,8028,8029,8030,8031,8062,8064,8117,8118,8125,8126,8127,8130,8133,8134,8141,
+    8144,8148,8150,8156,8160,8173,8178,8181,8182,8189,8305,8306,8319,8320,8336,8349,8450,8451,8455,
+    8456,8458,8468,8469,8470,8473,8478,8484,8485,8486,8487,8488,8489,8490,8494,8495,8501,8505,8506,
+    8508,8512,8517,8522,8526,8527,8544,8576,8579,8581,9398,9450,11264,11493,11499,11503,11506,
+    11508,11520,11558,11559,11560,11565,11566,42560,42606,42624,42654,42786,42888,42891,42895,
+    42896,42955,42960,42962,42963,42964,42965,42970,42994,42999,43000,43003,43824,43867,43868,
+    43882,43888,43968,64256,64263,64275,64280,65313,65339,65345,65371,66560,66640,66736,66772,
+    66776,66812,66928,66939,66940,66955,66956,66963,66964,66966,66967,66978,66979,66994,66995,
+    67002,67003,67005,67456,67457,67459,67462,67463,67505,67506,67515,68736,68787,68800,68851,
+    71840,71904,93760,93824,119808,119893,119894,119965,119966,119968,119970,119971,119973,119975,
+    119977,119981,119982,119994,119995,119996,119997,120004,120005,120070,120071,120075,120077,
+    120085,120086,120093,120094,120122,120123,120127,120128,120133,120134,120135,120138,120145,
+    120146,120486,120488,120513,120514,120539,120540,120571,120572,120597,120598,120629,120630,
+    120655,120656,120687,120688,120713,120714,120745,120746,120771,120772,120780,122624,122634,
+    122635,122655,122661,122667,122928,122990,125184,125252,127280,127306,127312,127338,127344,
+    127370,
+};
+#define SS__UC_NCASE_IGNORABLE 874
+static const uint32_t ss__uc_case_ignorable[874] = {
+    39,40,46,47,58,59,94,95,96,97,168,169,173,174,175,176,180,181,183,185,688,880,884,886,890,891,
+    900,902,903,904,1155,1162,1369,1370,1375,1376,1425,1470,1471,1472,1473,1475,1476,1478,1479,
+    1480,1524,1525,1536,1542,1552,1563,1564,1565,1600,1601,1611,1632,1648,1649,1750,1758,1759,1769,
+    1770,1774,1807,1808,1809,1810,1840,1867,1958,1969,2027,2038,2042,2043,2045,2046,2070,2094,2137,
+    2140,2184,2185,2192,2194,2200,2208,2249,2307,2362,2363,2364,2365,2369,2377,2381,2382,2385,2392,
+    2402,2404,2417,2418,2433,2434,2492,2493,2497,2501,2509,2510,2530,2532,2558,2559,2561,2563,2620,
+    2621,2625,2627,2631,2633,2635,2638,2641,2642,2672,2674,2677,2678,2689,2691,2748,2749,2753,2758,
+    2759,2761,2765,2766,2786,2788,2810,2816,2817,2818,2876,2877,2879,2880,2881,2885,2893,2894,2901,
+    2903,2914,2916,2946,2947,3008,3009,3021,3022,3072,3073,3076,3077,3132,3133,3134,3137,3142,3145,
+    3146,3150,3157,3159,3170,3172,3201,3202,3260,3261,3263,3264,3270,3271,3276,3278,3298,3300,3328,
+    3330,3387,3389,3393,3397,3405,3406,3426,3428,3457,3458,3530,3531,3538,3541,3542,3543,3633,3634,
+    3636,3643,3654,3663,3761,3762,3764,3773,3782,3783,3784,3791,3864,3866,3893,3894,3895,3896,3897,
+    3898,3953,3967,3968,3973,3974,3976,3981,3992,3993,4029,4038,4039,4141,4145,4146,4152,4153,4155,
+    4157,4159,4184,4186,4190,4193,4209,4213,4226,4227,4229,4231,4237,4238,4253,4254,4348,4349,4957,
+    4960,5906,5909,5938,5940,5970,5972,6002,6004,6068,6070,6071,6078,6086,6087,6089,6100,6103,6104,
+    6109,6110,6155,6160,6211,6212,6277,6279,6313,6314,6432,6435,6439,6441,6450,6451,6457,6460,6679,
+    6681,6683,6684,6742,6743,6744,6751,6752,6753,6754,6755,6757,6765,6771,6781,6783,6784,6823,6824,
+    6832,6863,6912,6916,6964,6965,6966,6971,6972,6973,6978,6979,7019,7028,7040,7042,7074,7078,7080,
+    7082,7083,7086,7142,7143,7144,7146,7149,7150,7151,7154,7212,7220,7222,7224,7288,7294,7376,7379,
+    7380,7393,7394,7401,7405,7406,7412,7413,7416,7418,7468,7531,7544,7545,7579,7680,8125,8126,8127,
+    8130,8141,8144,8157,8160,8173,8176,8189,8191,8203,8208,8216,8218,8228,8229,8231,8232,8234,8239,
+    8288,8293,8294,8304,8305,8306,8319,8320,8336,8349,8400,8433,11388,11390,11503,11506,11631,
+    11632,11647,11648,11744,11776,11823,11824,12293,12294,12330,12334,12337,12342,12347,12348,
+    12441,12447,12540,12543,40981,40982,42232,42238,42508,42509,42607,42611,42612,42622,42623,
+    42624,42652,42656,42736,42738,42752,42786,42864,42865,42888,42891,42994,42997,43000,43002,
+    43010,43011,43014,43015,43019,43020,43045,43047,43052,43053,43204,43206,43232,43250,43263,
+    43264,43302,43310,43335,43346,43392,43395,43443,43444,43446,43450,43452,43454,43471,43472,
+    43493,43495,43561,43567,43569,43571,43573,43575,43587,43588,43596,43597,43632,43633,43644,
+    43645,43696,43697,43698,43701,43703,43705,43710,43712,43713,43714,43741,43742,43756,43758,
+    43763,43765,43766,43767,43867,43872,43881,43884,44005,44006,44008,44009,44013,44014,64286,
+    64287,64434,64451,65024,65040,65043,65044,65056,65072,65106,65107,65109,65110,65279,65280,
+    65287,65288,65294,65295,65306,65307,65342,65343,65344,65345,65392,65393,65438,65440,65507,
+    65508,65529,65532,66045,66046,66272,66273,66422,66427,67456,67462,67463,67505,67506,67515,
+    68097,68100,68101,68103,68108,68112,68152,68155,68159,68160,68325,68327,68900,68904,69291,
+    69293,69373,69376,69446,69457,69506,69510,69633,69634,69688,69703,69744,69745,69747,69749,
+    69759,69762,69811,69815,69817,69819,69821,69822,69826,69827,69837,69838,69888,69891,69927,
+    69932,69933,69941,70003,70004,70016,70018,70070,70079,70089,70093,70095,70096,70191,70194,
+    70196,70197,70198,70200,70206,70207,70209,70210,70367,70368,70371,70379,70400,70402,70459,
+    70461,70464,70465,70502,70509,70512,70517,70712,70720,70722,70725,70726,70727,70750,70751,
+    70835,70841,70842,70843,70847,70849,70850,70852,71090,71094,71100,71102,71103,71105,71132,
+    71134,71219,71227,71229,71230,71231,71233,71339,71340,71341,71342,71344,71350,71351,71352,
+    71453,71456,71458,71462,71463,71468,71727,71736,71737,71739,71995,71997,71998,71999,72003,
+    72004,72148,72152,72154,72156,72160,72161,72193,72203,72243,72249,72251,72255,72263,72264,
+    72273,72279,72281,72284,72330,72343,72344,72346,72752,72759,72760,72766,72767,72768,72850,
+    72872,72874,72881,72882,72884,72885,72887,73009,73015,73018,73019,73020,73022,73023,73030,
+    73031,73032,73104,73106,73109,73110,73111,73112,73459,73461,73472,73474,73526,73531,73536,
+    73537,73538,73539,78896,78913,78919,78934,92912,92917,92976,92983,92992,92996,94031,94032,
+    94095,94112,94176,94178,94179,94181,110576,110580,110581,110588,110589,110591,113821,113823,
+    113824,113828,118528,118574,118576,118599,119143,119146,119155,119171,119173,119180,119210,
+    119214,119362,119365,121344,121399,121403,121453,121461,121462,121476,121477,121499,121504,
+    121505,121520,122880,122887,122888,122905,122907,122914,122915,122917,122918,122923,122928,
+    122990,123023,123024,123184,123198,123566,123567,123628,123632,124139,124144,125136,125143,
+    125252,125260,127995,128000,917505,917506,917536,917632,917760,918000,
+};
+/* @@ END GENERATED unicode tables @@ */
+
+/* The classes of the tables (SS__UC_FOLD is a flag on top of one of the others). */
+#define SS__UC_OTHER 0      /* kept, a starter (canonical combining class 0) */
+#define SS__UC_DROP 1       /* NUL, U+FFFD, category C*: removed by the clean-up */
+#define SS__UC_SPACE 2      /* \t \n \r, category Zs, U+2028, U+2029: separates words */
+#define SS__UC_PUNCT 3      /* category P* and the ASCII symbols: a word of its own */
+#define SS__UC_MN_BREAK 4   /* a nonspacing mark with a starter in its decomposition: dropped,
+                               but it ends a run of combining marks */
+#define SS__UC_MN 5         /* any other nonspacing mark: dropped */
+#define SS__UC_NONSTARTER 6 /* kept, combining class > 0 (ss__uc_ccc) */
+#define SS__UC_FOLD 8       /* lowercasing and accent stripping change it (ss__uc_fold) */
+
+SS_PRIVATE unsigned ss__uc_class(uint32_t cp) {
+    if (cp < SS__UC_LIMIT)
+        return (unsigned)(ss__uc_leaf[ss__uc_mid[ss__uc_top[cp >> 8] * 16 + ((cp >> 4) & 15)]]
+                                     [cp & 15] - 'A');
+    return cp >= 0xE0100 && cp <= 0xE01EF ? SS__UC_MN_BREAK : SS__UC_DROP;
+}
+
+/* Canonical combining class of a code point of class SS__UC_NONSTARTER. */
+SS_PRIVATE unsigned ss__uc_ccc(uint32_t cp) {
+    size_t lo = 0, hi = SS__UC_NNONSTARTER;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        uint32_t key = ss__uc_nonstarter[mid] >> 8;
+        if (key == cp) return ss__uc_nonstarter[mid] & 0xFF;
+        if (key < cp) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}
+
+/* A property stored as sorted toggle points: cp has it when an odd number of points are <= cp. */
+SS_PRIVATE int ss__uc_has(const uint32_t *points, size_t n, uint32_t cp) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (points[mid] <= cp) lo = mid + 1;
+        else hi = mid;
+    }
+    return (int)(lo & 1);
+}
+
+/* The fold of a code point whose class has SS__UC_FOLD: NFD(lower(cp)) without nonspacing marks,
+   1 to 3 code points into out; returns how many. Hangul syllables decompose arithmetically into
+   their conjoining jamo (Unicode section 3.12); the rest is looked up: the block of 16 code
+   points, then the rank of cp among the block's flagged code points. */
+SS_PRIVATE int ss__uc_fold(uint32_t cp, uint32_t *out) {
+    const char *leaf;
+    size_t lo = 0, hi = SS__UC_NFOLD_BLOCK;
+    uint32_t block = cp >> 4, value;
+    unsigned rank = 0, j;
+    if (cp - 0xAC00u < 11172u) {
+        uint32_t s = cp - 0xAC00u;
+        out[0] = 0x1100 + s / 588;        /* leading consonant */
+        out[1] = 0x1161 + (s % 588) / 28; /* vowel */
+        if (s % 28 == 0) return 2;
+        out[2] = 0x11A7 + s % 28;         /* trailing consonant */
+        return 3;
+    }
+    while (lo < hi) { /* the block is listed: the class table flagged cp */
+        size_t mid = (lo + hi) / 2;
+        if (ss__uc_fold_block[mid] < block) lo = mid + 1;
+        else hi = mid;
+    }
+    SS_ASSERT(lo < SS__UC_NFOLD_BLOCK && ss__uc_fold_block[lo] == block);
+    leaf = ss__uc_leaf[ss__uc_mid[ss__uc_top[cp >> 8] * 16 + ((cp >> 4) & 15)]];
+    for (j = 0; j < (cp & 15); j++) rank += leaf[j] - 'A' >= SS__UC_FOLD;
+    value = ss__uc_fold_value[ss__uc_fold_base[lo] + rank];
+    if (value < 0x110000) {
+        out[0] = value;
+        return 1;
+    }
+    out[0] = ss__uc_fold_multi[value - 0x110000][0];
+    out[1] = ss__uc_fold_multi[value - 0x110000][1];
+    out[2] = ss__uc_fold_multi[value - 0x110000][2];
+    return out[2] ? 3 : 2;
+}
+
+/* BERT's _is_chinese_char: the CJK Unified Ideographs blocks (a fixed list of the reference code,
+   not a Unicode property: Extension F and later are not in it). */
+SS_PRIVATE int ss__is_cjk(uint32_t cp) {
+    return cp >= 0x3400 &&
+           ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+            (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
+            (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
+            (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F));
+}
+
+/* ---- The scanner: text -> words (basic tokenization) -> WordPiece ids ---- */
+
+/* Class of each ASCII byte, '0' + an SS__UC_ class: 0-31 controls (dropped) except \t \n \r
+   (spaces); space; the symbols 33-47, 58-64, 91-96, 123-126 (punctuation); digits and letters
+   (kept, letters lowercased by the scanner); DEL (dropped). Checked against the tables by
+   tests/test_tokenizer.c. */
+static const char ss__ascii_class[129] = "11111111122112111111111111111111"  /* 0x00 */
+                                         "23333333333333330000000000333333"  /* 0x20 */
+                                         "30000000000000000000000000033333"  /* 0x40 */
+                                         "30000000000000000000000000033331"; /* 0x60 */
+
+static const char *const ss__special_names[5] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+
+#define SS__WORD_BYTES (4 * SS_TOKENIZER_MAX_WORD_CHARS)
+
+/* The state of one pass over a text. The word being built holds at most 100 code points (the
+   WordPiece limit): a longer one only counts on, since it becomes [UNK] anyway. */
+typedef struct ss__scan {
+    const ss_tokenizer *tok;         /* NULL: basic tokenization only, words go to fn */
+    int specials;                    /* split the text at "[MASK]" and the other special tokens */
+    int final_sigma;                 /* lowercase as str.lower() on whole words */
+    int sigma_cased;                 /* final_sigma: the last character of the current
+                                        whitespace-separated word that is not case-ignorable
+                                        is cased */
+    const unsigned char *end;        /* end of the text, for the final sigma's look-ahead */
+    int n;                           /* code points stored in buf */
+    int n_total;                     /* code points of the word, stored or not */
+    int run_start;                   /* first code point after the last starter */
+    unsigned short off[SS_TOKENIZER_MAX_WORD_CHARS + 1]; /* byte offset of code point i */
+    unsigned char ccc[SS_TOKENIZER_MAX_WORD_CHARS];      /* its combining class */
+    unsigned char buf[2 + SS__WORD_BYTES];               /* the word at buf + 2: the two bytes
+                                                            before it leave room for "##" */
+    int *ids;                        /* output ids (cap of them), or NULL */
+    size_t cap, count;               /* count may pass cap: ids past cap are only counted */
+    void (*fn)(void *user, const char *word, size_t len, int nchars);
+    void *user;
+} ss__scan;
+
+SS_PRIVATE void ss__scan_init(ss__scan *s, const ss_tokenizer *tok, int final_sigma) {
+    s->tok = tok;
+    s->specials = tok && !tok->split_special_tokens;
+    s->final_sigma = final_sigma;
+    s->sigma_cased = 0;
+    s->end = NULL;
+    s->n = s->n_total = s->run_start = 0;
+    s->off[0] = 0;
+    s->ids = NULL;
+    s->cap = s->count = 0;
+    s->fn = NULL;
+    s->user = NULL;
+}
+
+SS_PRIVATE void ss__scan_emit(ss__scan *s, int id) {
+    if (s->count < s->cap) s->ids[s->count] = id;
+    s->count++;
+}
+
+/* FNV-1a continued over n more bytes: hashes of growing prefixes come one byte at a time. */
+SS_PRIVATE uint32_t ss__fnv1a_more(uint32_t h, const unsigned char *p, size_t n) {
+    while (n--) {
+        h ^= *p++;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* The id of the token piece[0..len) whose FNV-1a hash is h, or -1. */
+SS_PRIVATE int ss__vocab_find_hashed(const ss_tokenizer *tok, const unsigned char *piece, size_t len,
+                                     uint32_t h) {
+    size_t i = h & tok->slot_mask;
+    for (;; i = (i + 1) & tok->slot_mask) {
+        const ss__vocab_slot *slot = &tok->slots[i];
+        if (slot->id < 0) return -1;
+        if (slot->hash == h) {
+            const size_t at = tok->start[slot->id];
+            const unsigned char *t = (const unsigned char *)tok->text + at;
+            size_t k = 0;
+            if (tok->start[slot->id + 1] - at - 1 != len) continue;
+            while (k < len && t[k] == piece[k]) k++; /* short strings: no call to memcmp */
+            if (k == len) return slot->id;
+        }
+    }
+}
+
+SS_PRIVATE int ss__vocab_find(const ss_tokenizer *tok, const unsigned char *piece, size_t len) {
+    return ss__vocab_find_hashed(tok, piece, len, ss__fnv1a(piece, len));
+}
+
+/* WordPiece of the finished word: greedy longest-match-first. From the first code point not yet
+   covered, try the longest piece first and shorten it one code point at a time until the
+   vocabulary has it ("##" + piece after the first); when no piece fits, the whole word is one
+   [UNK] and the pieces already found are taken back. */
+SS_PRIVATE void ss__wordpiece(ss__scan *s) {
+    const ss_tokenizer *tok = s->tok;
+    unsigned char *w = s->buf + 2;
+    size_t first = s->count, max_bytes = (size_t)tok->max_token_bytes;
+    uint32_t hash[SS_TOKENIZER_MAX_WORD_CHARS + 1]; /* hash[e]: of the piece [start, e) */
+    int start = 0, n = s->n;
+    if (s->n_total > SS_TOKENIZER_MAX_WORD_CHARS) {
+        ss__scan_emit(s, tok->unk_id);
+        return;
+    }
+    while (start < n) {
+        const size_t pre = start ? 2 : 0;
+        const unsigned char *piece = w + s->off[start] - pre;
+        int end = start, id = -1;
+        uint32_t h = 2166136261u; /* FNV-1a offset basis */
+        if (start) { /* overwrites the last bytes of pieces already found: they are done */
+            w[s->off[start] - 2] = '#';
+            w[s->off[start] - 1] = '#';
+            h = ss__fnv1a_more(h, piece, 2);
+        }
+        while (end < n && s->off[end + 1] - s->off[start] + pre <= max_bytes) { /* one pass */
+            h = ss__fnv1a_more(h, w + s->off[end], (size_t)(s->off[end + 1] - s->off[end]));
+            hash[++end] = h;
+        }
+        for (; end > start; end--) {
+            id = ss__vocab_find_hashed(tok, piece, s->off[end] - s->off[start] + pre, hash[end]);
+            if (id >= 0) break;
+        }
+        if (id < 0) {
+            s->count = first;
+            ss__scan_emit(s, tok->unk_id);
+            return;
+        }
+        ss__scan_emit(s, id);
+        start = end;
+    }
+}
+
+SS_PRIVATE void ss__scan_end_word(ss__scan *s) {
+    if (s->n_total == 0) return;
+    if (s->tok) ss__wordpiece(s);
+    else s->fn(s->user, (const char *)s->buf + 2, s->off[s->n], s->n_total);
+    s->n = s->n_total = s->run_start = 0;
+}
+
+/* Append a code point of combining class ccc to the word. NFD puts each run of non-starters in
+   order of their classes (stable); the marks it drops do not matter, so the kept non-starters
+   are inserted in order among the kept ones since the last starter. */
+SS_PRIVATE void ss__scan_add(ss__scan *s, uint32_t cp, unsigned ccc) {
+    unsigned char bytes[4];
+    int len, pos, i;
+    if (s->n_total++ >= SS_TOKENIZER_MAX_WORD_CHARS) return;
+    len = ss__tok_utf8_encode(cp, bytes);
+    pos = s->n;
+    if (ccc)
+        while (pos > s->run_start && s->ccc[pos - 1] > ccc) pos--;
+    if (pos < s->n) { /* rare: make room in the middle */
+        unsigned char *at = s->buf + 2 + s->off[pos];
+        memmove(at + len, at, (size_t)(s->off[s->n] - s->off[pos]));
+        for (i = s->n; i > pos; i--) {
+            s->off[i + 1] = (unsigned short)(s->off[i] + len);
+            s->ccc[i] = s->ccc[i - 1];
+        }
+    }
+    SS_MEMCPY(s->buf + 2 + s->off[pos], bytes, (size_t)len);
+    s->off[pos + 1] = (unsigned short)(s->off[pos] + len);
+    s->ccc[pos] = (unsigned char)ccc;
+    s->n++;
+    if (!ccc) s->run_start = s->n;
+}
+
+/* One code point after lowercasing and decomposition, of class kind (without the fold flag). */
+SS_PRIVATE void ss__scan_element(ss__scan *s, uint32_t cp, unsigned kind) {
+    switch (kind) {
+    case SS__UC_OTHER:
+        ss__scan_add(s, cp, 0);
+        break;
+    case SS__UC_NONSTARTER:
+        ss__scan_add(s, cp, ss__uc_ccc(cp));
+        break;
+    case SS__UC_PUNCT:
+        ss__scan_end_word(s);
+        ss__scan_add(s, cp, 0);
+        ss__scan_end_word(s);
+        break;
+    case SS__UC_MN_BREAK:
+        if (s->n_total <= SS_TOKENIZER_MAX_WORD_CHARS) s->run_start = s->n;
+        break;
+    default: /* SS__UC_MN: stripped with the accents */
+        break;
+    }
+}
+
+/* If p starts a special token's text, its id and *len its length; else -1. */
+SS_PRIVATE int ss__match_special(const ss_tokenizer *tok, const unsigned char *p,
+                                 const unsigned char *end, size_t *len) {
+    const int ids[5] = {tok->pad_id, tok->unk_id, tok->cls_id, tok->sep_id, tok->mask_id};
+    int i;
+    for (i = 0; i < 5; i++) {
+        size_t n = strlen(ss__special_names[i]);
+        if ((size_t)(end - p) >= n && memcmp(p, ss__special_names[i], n) == 0) {
+            *len = n;
+            return ids[i];
+        }
+    }
+    return -1;
+}
+
+/* Python's final sigma rule, the part after the sigma: is it NOT followed, within its
+   whitespace-separated word and skipping case-ignorable characters, by a cased one? */
+SS_PRIVATE int ss__sigma_is_final(const ss__scan *s, const unsigned char *p) {
+    while (p < s->end) {
+        size_t skip;
+        uint32_t cp;
+        unsigned kind;
+        if (*p == '[' && s->specials && ss__match_special(s->tok, p, s->end, &skip) >= 0) return 1;
+        cp = ss__tok_utf8_next(&p, s->end);
+        kind = ss__uc_class(cp) & 7;
+        if (kind == SS__UC_DROP) continue; /* gone before lowercasing */
+        if (kind == SS__UC_SPACE || ss__is_cjk(cp)) return 1;
+        if (ss__uc_has(ss__uc_case_ignorable, SS__UC_NCASE_IGNORABLE, cp)) continue;
+        return !ss__uc_has(ss__uc_cased, SS__UC_NCASED, cp);
+    }
+    return 1;
+}
+
+/* One code point of the text; next points just after it (for the final sigma's look-ahead). */
+SS_PRIVATE void ss__scan_code_point(ss__scan *s, uint32_t cp, const unsigned char *next) {
+    unsigned k = ss__uc_class(cp);
+    uint32_t fold[3];
+    int n, i, cjk;
+    if ((k & 7) == SS__UC_DROP) return;
+    if ((k & 7) == SS__UC_SPACE) {
+        ss__scan_end_word(s);
+        s->sigma_cased = 0;
+        return;
+    }
+    cjk = ss__is_cjk(cp);
+    if (s->final_sigma) {
+        int cased = ss__uc_has(ss__uc_cased, SS__UC_NCASED, cp);
+        if (cp == 0x3A3) { /* capital sigma: final form after a cased letter, at a word's end */
+            cp = s->sigma_cased && ss__sigma_is_final(s, next) ? 0x3C2 : 0x3C3;
+            k = SS__UC_OTHER;
+        }
+        if (cjk) s->sigma_cased = 0;
+        else if (!ss__uc_has(ss__uc_case_ignorable, SS__UC_NCASE_IGNORABLE, cp)) s->sigma_cased = cased;
+    }
+    if (cjk) ss__scan_end_word(s); /* spaces around each CJK ideograph */
+    if (k & SS__UC_FOLD) {
+        n = ss__uc_fold(cp, fold);
+        for (i = 0; i < n; i++) ss__scan_element(s, fold[i], ss__uc_class(fold[i]) & 7);
+    } else {
+        ss__scan_element(s, cp, k);
+    }
+    if (cjk) ss__scan_end_word(s);
+}
+
+SS_PRIVATE void ss__scan_text(ss__scan *s, const char *text, size_t len) {
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    s->end = end;
+    while (p < end) {
+        unsigned c = *p;
+        if (c == '[' && s->specials) { /* HF splits the text at special tokens first */
+            size_t skip;
+            int id = ss__match_special(s->tok, p, end, &skip);
+            if (id >= 0) {
+                ss__scan_end_word(s);
+                ss__scan_emit(s, id);
+                s->sigma_cased = 0;
+                p += skip;
+                continue;
+            }
+        }
+        if (c < 0x80 && !s->final_sigma) { /* the fast path: ASCII */
+            switch (ss__ascii_class[c]) {
+            case '0':
+                if (c - 'A' < 26u) c += 'a' - 'A';
+                if (s->n_total++ < SS_TOKENIZER_MAX_WORD_CHARS) {
+                    s->buf[2 + s->off[s->n]] = (unsigned char)c;
+                    s->off[s->n + 1] = (unsigned short)(s->off[s->n] + 1);
+                    s->ccc[s->n] = 0;
+                    s->run_start = ++s->n;
+                }
+                break;
+            case '2':
+                ss__scan_end_word(s);
+                break;
+            case '3':
+                ss__scan_end_word(s);
+                ss__scan_add(s, c, 0);
+                ss__scan_end_word(s);
+                break;
+            default: /* '1': a control character, dropped */
+                break;
+            }
+            p++;
+            continue;
+        }
+        {
+            uint32_t cp = ss__tok_utf8_next(&p, end);
+            ss__scan_code_point(s, cp, p);
+        }
+    }
+    ss__scan_end_word(s);
+}
+
+/* ---- The vocabulary ---- */
+
+/* Index the vocabulary in text[0..len) (owned by tok from here on, with a NUL at text[len]):
+   check every line, pack the tokens NUL-terminated to the front in place, hash them. */
+SS_PRIVATE ss_result ss__tokenizer_parse(ss_tokenizer *tok, char *text, size_t len,
+                                         const char *src) {
+    const unsigned char *u = (const unsigned char *)text;
+    size_t i = 0, line = 1, V = 0, n_slots = 16, bytes, slot_bytes, out, id;
+    int k;
+    SS_MEMSET(tok, 0, sizeof *tok);
+    tok->text = text;
+    if (len == 0) {
+        ss_tokenizer_free(tok);
+        return ss__fail(SS_ERR_FORMAT, "%s: empty file, no tokens", src);
+    }
+    if (len >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) {
+        ss_tokenizer_free(tok);
+        return ss__fail(SS_ERR_FORMAT, "%s:1: starts with a UTF-8 byte order mark", src);
+    }
+    /* pass 1: every line is a non-empty token of valid UTF-8 without NUL */
+    while (i < len) {
+        size_t line_start = i;
+        while (i < len && u[i] != '\n' && u[i] != '\r') {
+            uint32_t cp;
+            size_t n = u[i] < 0x80 ? 1 : ss__tok_utf8_decode(u + i, len - i, &cp);
+            if (u[i] == 0 || n == 0) {
+                ss_result r = ss__fail(SS_ERR_FORMAT, "%s:%zu: %s at byte %zu", src, line,
+                                       u[i] ? "invalid UTF-8" : "NUL byte", i);
+                ss_tokenizer_free(tok);
+                return r;
+            }
+            i += n;
+        }
+        if (i == line_start) {
+            ss_tokenizer_free(tok);
+            return ss__fail(SS_ERR_FORMAT, "%s:%zu: empty line", src, line);
+        }
+        V++;
+        i += i + 1 < len && u[i] == '\r' && u[i + 1] == '\n' ? 2 : 1;
+        line++;
+    }
+    if (V > 0x3FFFFFFF) {
+        ss_tokenizer_free(tok);
+        return ss__fail(SS_ERR_FORMAT, "%s: %zu tokens, more than ids can hold", src, V);
+    }
+    while (n_slots < 2 * V) n_slots *= 2; /* load factor at most 1/2 */
+    if (!ss__mul_size(V + 1, sizeof(size_t), &bytes) ||
+        !ss__mul_size(n_slots, sizeof(ss__vocab_slot), &slot_bytes) ||
+        !ss__add_size(bytes, slot_bytes, &bytes)) {
+        ss_tokenizer_free(tok);
+        return ss__fail(SS_ERR_OVERFLOW, "%s: index size overflows", src);
+    }
+    tok->start = (size_t *)ss__malloc(bytes);
+    if (!tok->start) {
+        ss_tokenizer_free(tok);
+        return ss__fail(SS_ERR_NOMEM, "%s: no memory for the index of %zu tokens", src, V);
+    }
+    tok->slots = (ss__vocab_slot *)(void *)(tok->start + V + 1); /* size_t alignment suffices */
+    tok->slot_mask = n_slots - 1;
+    tok->vocab_size = (int)V;
+    for (i = 0; i < n_slots; i++) {
+        tok->slots[i].hash = 0;
+        tok->slots[i].id = -1;
+    }
+    /* pass 2: tokens to the front, one NUL after each (never overtakes the reading) */
+    for (i = 0, out = 0, id = 0; id < V; id++) {
+        size_t line_start = i, n, end_length;
+        while (i < len && u[i] != '\n' && u[i] != '\r') i++;
+        n = i - line_start;
+        end_length = i + 1 < len && u[i] == '\r' && u[i + 1] == '\n' ? 2 : 1; /* before the NUL */
+        memmove(text + out, text + line_start, n);
+        tok->start[id] = out;
+        out += n;
+        text[out++] = '\0'; /* may overwrite the line end; at most text[len], the caller's NUL */
+        i += end_length;
+        if ((int)n > tok->max_token_bytes) tok->max_token_bytes = (int)n;
+    }
+    tok->start[V] = out;
+    /* pass 3: the hash index; a duplicate is an error */
+    for (id = 0; id < V; id++) {
+        const char *t = text + tok->start[id];
+        size_t n = tok->start[id + 1] - tok->start[id] - 1;
+        uint32_t h = ss__fnv1a(t, n);
+        size_t s = h & tok->slot_mask;
+        for (; tok->slots[s].id >= 0; s = (s + 1) & tok->slot_mask) {
+            int other = tok->slots[s].id;
+            if (tok->slots[s].hash == h && tok->start[other + 1] - tok->start[other] - 1 == n &&
+                memcmp(text + tok->start[other], t, n) == 0) {
+                ss_result r = ss__fail(SS_ERR_FORMAT, "%s:%zu: duplicate token '%s' (first on line %d)",
+                                       src, id + 1, t, other + 1);
+                ss_tokenizer_free(tok);
+                return r;
+            }
+        }
+        tok->slots[s].hash = h;
+        tok->slots[s].id = (int32_t)id;
+    }
+    for (k = 0; k < 5; k++) {
+        int found = ss_tokenizer_find(tok, ss__special_names[k], strlen(ss__special_names[k]));
+        if (found < 0) {
+            ss_result r = ss__fail(SS_ERR_FORMAT, "%s: missing special token %s", src,
+                                   ss__special_names[k]);
+            ss_tokenizer_free(tok);
+            return r;
+        }
+        if (k == 0) tok->pad_id = found;
+        else if (k == 1) tok->unk_id = found;
+        else if (k == 2) tok->cls_id = found;
+        else if (k == 3) tok->sep_id = found;
+        else tok->mask_id = found;
+    }
+    return SS_OK;
+}
+
+#ifndef SS_NO_STDIO
+SS_API ss_result ss_tokenizer_load(ss_tokenizer *tok, const char *path) {
+    char *data;
+    size_t size;
+    ss_result r;
+    SS_MEMSET(tok, 0, sizeof *tok);
+    r = ss_file_read(path, &data, &size);
+    if (r != SS_OK) return r;
+    return ss__tokenizer_parse(tok, data, size, path);
+}
+
+SS_API ss_result ss_tokenizer_save(const ss_tokenizer *tok, const char *path) {
+    ss_writer w;
+    int id;
+    ss_result r = ss_writer_init(&w, path);
+    if (r != SS_OK) return r;
+    for (id = 0; id < tok->vocab_size; id++) { /* the first error sticks in w */
+        size_t at = tok->start[id];
+        ss_writer_write(&w, tok->text + at, tok->start[id + 1] - at - 1);
+        ss_writer_write(&w, "\n", 1);
+    }
+    r = ss_writer_commit(&w);
+    ss_writer_free(&w);
+    return r;
+}
+#endif
+
+SS_API ss_result ss_tokenizer_init(ss_tokenizer *tok, const char *text, size_t len,
+                                   const char *source_name) {
+    char *copy;
+    const char *src = source_name ? source_name : "vocab";
+    SS_MEMSET(tok, 0, sizeof *tok);
+    if (len == SIZE_MAX) return ss__fail(SS_ERR_OVERFLOW, "%s: size overflows", src);
+    copy = (char *)ss__malloc(len + 1);
+    if (!copy) return ss__fail(SS_ERR_NOMEM, "%s: no memory for %zu bytes", src, len + 1);
+    if (len) SS_MEMCPY(copy, text, len);
+    copy[len] = '\0';
+    return ss__tokenizer_parse(tok, copy, len, src);
+}
+
+SS_API void ss_tokenizer_free(ss_tokenizer *tok) {
+    ss_free(tok->text);
+    ss_free(tok->start); /* the hash slots live in the same block */
+    SS_MEMSET(tok, 0, sizeof *tok);
+}
+
+SS_API int ss_tokenizer_find(const ss_tokenizer *tok, const char *token, size_t len) {
+    return ss__vocab_find(tok, (const unsigned char *)token, len);
+}
+
+SS_API const char *ss_tokenizer_token(const ss_tokenizer *tok, int id) {
+    SS_ASSERT(id >= 0 && id < tok->vocab_size && "token id out of range");
+    return tok->text + tok->start[id];
+}
+
+/* ---- Tokenizing, encoding, decoding ---- */
+
+SS_API void ss_basic_tokenize(const char *text, size_t len, int final_sigma,
+                              void (*fn)(void *user, const char *word, size_t len, int nchars),
+                              void *user) {
+    ss__scan s;
+    SS_ASSERT(fn && (text || len == 0));
+    ss__scan_init(&s, NULL, final_sigma);
+    s.fn = fn;
+    s.user = user;
+    ss__scan_text(&s, text, len);
+}
+
+SS_API size_t ss_tokenizer_tokenize(const ss_tokenizer *tok, const char *text, size_t len,
+                                    int *ids, size_t cap) {
+    ss__scan s;
+    SS_ASSERT(tok && tok->slots && (text || len == 0) && (ids || cap == 0));
+    ss__scan_init(&s, tok, tok->final_sigma);
+    s.ids = ids;
+    s.cap = cap;
+    ss__scan_text(&s, text, len);
+    return s.count;
+}
+
+SS_API size_t ss_tokenizer_encode(const ss_tokenizer *tok, const ss_encode_options *opts,
+                                  const char *text, size_t len, const char *pair, size_t pair_len,
+                                  int *ids, int *type_ids, int *mask, size_t cap) {
+    const int special = !(opts && opts->no_special_tokens);
+    const size_t max_length = opts && opts->max_length > 0 ? (size_t)opts->max_length : 0;
+    const size_t n_special = special ? (pair ? 3 : 2) : 0, a_at = special ? 1 : 0;
+    size_t na, nb = 0, keep_a, keep_b, total, pos, i;
+    SS_ASSERT(tok && (ids || cap == 0));
+    SS_ASSERT((max_length == 0 || max_length >= n_special) && "max_length leaves no room for [CLS]/[SEP]");
+    SS_ASSERT(!(opts && opts->pad) || max_length == 0 || cap >= max_length);
+    /* the first sequence straight into place: truncation keeps a prefix of it */
+    na = ss_tokenizer_tokenize(tok, text, len, cap > a_at ? ids + a_at : NULL, cap > a_at ? cap - a_at : 0);
+    if (pair) nb = ss_tokenizer_tokenize(tok, pair, pair_len, NULL, 0); /* count only, for now */
+    keep_a = na;
+    keep_b = nb;
+    if (max_length && na + nb + n_special > max_length) {
+        /* longest-first: first even out the longer side, then take turns, the second side first
+           (HF's truncate_sequences, strategy "longest_first", truncation_side "right") */
+        size_t excess = na + nb + n_special - max_length;
+        size_t diff = na > nb ? na - nb : nb - na, even = diff < excess ? diff : excess;
+        size_t rest = excess - even;
+        if (na > nb) {
+            keep_a = na - (even + rest / 2);
+            keep_b = nb - (rest - rest / 2);
+        } else {
+            keep_a = na - rest / 2;
+            keep_b = nb - (even + rest - rest / 2);
+        }
+    }
+    total = n_special + keep_a + keep_b;
+    if (special && cap > 0) ids[0] = tok->cls_id;
+    pos = a_at + keep_a;
+    if (special) {
+        if (pos < cap) ids[pos] = tok->sep_id;
+        pos++;
+    }
+    if (pair) {
+        if (pos < cap) ss_tokenizer_tokenize(tok, pair, pair_len, ids + pos, keep_b < cap - pos ? keep_b : cap - pos);
+        pos += keep_b;
+        if (special) {
+            if (pos < cap) ids[pos] = tok->sep_id;
+            pos++;
+        }
+    }
+    for (i = 0; i < total && i < cap; i++) {
+        if (type_ids) type_ids[i] = pair && i >= a_at + keep_a + (special ? 1 : 0);
+        if (mask) mask[i] = 1;
+    }
+    if (opts && opts->pad)
+        for (i = total; i < max_length && i < cap; i++) {
+            ids[i] = tok->pad_id;
+            if (type_ids) type_ids[i] = 0;
+            if (mask) mask[i] = 0;
+        }
+    return total;
+}
+
+SS_API void ss_tokenizer_encode_batch(const ss_tokenizer *tok, const ss_encode_options *opts,
+                                      const char *const *texts, const size_t *lens,
+                                      const char *const *pairs, const size_t *pair_lens, int B,
+                                      int *ids, int *type_ids, int *mask, int *lengths) {
+    ss_encode_options row_opts;
+    int b;
+    SS_ASSERT(tok && opts && opts->max_length > 0 && texts && ids && B >= 0);
+    row_opts = *opts;
+    row_opts.pad = 1;
+    SS__OMP(parallel for schedule(dynamic, 16))
+    for (b = 0; b < B; b++) {
+        const size_t T = (size_t)row_opts.max_length, at = (size_t)b * T;
+        const char *pair = pairs ? pairs[b] : NULL;
+        size_t n = ss_tokenizer_encode(tok, &row_opts, texts[b], lens ? lens[b] : strlen(texts[b]),
+                                       pair, pair ? (pair_lens ? pair_lens[b] : strlen(pair)) : 0,
+                                       ids + at, type_ids ? type_ids + at : NULL,
+                                       mask ? mask + at : NULL, T);
+        if (lengths) lengths[b] = (int)n;
+    }
+}
+
+SS_API size_t ss_tokenizer_decode_size(const ss_tokenizer *tok, const int *ids, size_t n) {
+    size_t i, size = 1;
+    for (i = 0; i < n; i++) {
+        SS_ASSERT(ids[i] >= 0 && ids[i] < tok->vocab_size && "token id out of range");
+        size += tok->start[ids[i] + 1] - tok->start[ids[i]]; /* the token and a space */
+    }
+    return size;
+}
+
+/* Replace every occurrence of from by the no longer to in s[0..len), left to right, as
+   Python's str.replace; returns the new length (s stays NUL-terminated). */
+SS_PRIVATE size_t ss__replace_all(char *s, size_t len, const char *from, const char *to) {
+    size_t nf = strlen(from), nt = strlen(to), r = 0, w = 0;
+    while (r < len) {
+        if (r + nf <= len && memcmp(s + r, from, nf) == 0) {
+            SS_MEMCPY(s + w, to, nt);
+            w += nt;
+            r += nf;
+        } else {
+            s[w++] = s[r++];
+        }
+    }
+    s[w] = '\0';
+    return w;
+}
+
+SS_API size_t ss_tokenizer_decode(const ss_tokenizer *tok, const int *ids, size_t n,
+                                  unsigned flags, char *out) {
+    /* HF's clean_up_tokenization, in its order */
+    static const char *const cleanup[10][2] = {
+        {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
+        {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+    size_t len = 0, i, lead = 0;
+    for (i = 0; i < n; i++) {
+        const int id = ids[i];
+        size_t at, tn;
+        SS_ASSERT(id >= 0 && id < tok->vocab_size && "token id out of range");
+        if ((flags & SS_DECODE_SKIP_SPECIAL) && (id == tok->pad_id || id == tok->unk_id ||
+            id == tok->cls_id || id == tok->sep_id || id == tok->mask_id))
+            continue;
+        at = tok->start[id];
+        tn = tok->start[id + 1] - at - 1;
+        if (len) out[len++] = ' ';
+        SS_MEMCPY(out + len, tok->text + at, tn);
+        len += tn;
+    }
+    out[len] = '\0';
+    len = ss__replace_all(out, len, " ##", ""); /* convert_tokens_to_string */
+    while (lead < len && (out[lead] == ' ' || (out[lead] >= '\t' && out[lead] <= '\r') ||
+                          (out[lead] >= 0x1C && out[lead] <= 0x1F)))
+        lead++;
+    while (len > lead && (out[len - 1] == ' ' || (out[len - 1] >= '\t' && out[len - 1] <= '\r') ||
+                          (out[len - 1] >= 0x1C && out[len - 1] <= 0x1F)))
+        len--;
+    memmove(out, out + lead, len - lead);
+    len -= lead;
+    out[len] = '\0';
+    if (!(flags & SS_DECODE_NO_CLEANUP))
+        for (i = 0; i < 10; i++) len = ss__replace_all(out, len, cleanup[i][0], cleanup[i][1]);
+    return len;
+}
+
+/* ---- The vocabulary trainer ---- */
+
+SS_PRIVATE void ss__strtab_free(ss__strtab *t) {
+    ss_free(t->bytes);
+    ss_free(t->entries);
+    ss_free(t->slots);
+    SS_MEMSET(t, 0, sizeof *t);
+}
+
+/* Index of the string s[0..n) with hash h, or -1. */
+SS_PRIVATE long ss__strtab_find(const ss__strtab *t, const char *s, size_t n, uint32_t h) {
+    size_t i;
+    if (!t->n_slots) return -1;
+    for (i = h & (t->n_slots - 1); t->slots[i]; i = (i + 1) & (t->n_slots - 1)) {
+        const ss__strtab_entry *e = &t->entries[t->slots[i] - 1];
+        if (e->hash == h && e->length == n && memcmp(t->bytes + e->offset, s, n) == 0)
+            return (long)(t->slots[i] - 1);
+    }
+    return -1;
+}
+
+/* p grown to hold at least need elements of size bytes (capacity doubling), or p itself with
+   *r set on failure. */
+SS_PRIVATE void *ss__grow(void *p, size_t *capacity, size_t need, size_t size, ss_result *r) {
+    size_t cap = *capacity ? *capacity : 64, bytes;
+    void *grown;
+    if (need <= *capacity) return p;
+    while (cap < need)
+        if (!ss__mul_size(cap, 2, &cap)) {
+            *r = ss__fail(SS_ERR_OVERFLOW, "table size overflows");
+            return p;
+        }
+    if (!ss__mul_size(cap, size, &bytes)) {
+        *r = ss__fail(SS_ERR_OVERFLOW, "table size overflows");
+        return p;
+    }
+    grown = ss__realloc(p, bytes);
+    if (!grown) {
+        *r = ss__fail(SS_ERR_NOMEM, "no memory for a table of %zu bytes", bytes);
+        return p;
+    }
+    *capacity = cap;
+    return grown;
+}
+
+/* Add a string that is not in the table yet, with value 0; *index receives its index. */
+SS_PRIVATE ss_result ss__strtab_add(ss__strtab *t, const char *s, size_t n, uint32_t h,
+                                    size_t *index) {
+    ss__strtab_entry *e;
+    size_t i, need;
+    ss_result r = SS_OK;
+    if (2 * (t->count + 1) > t->n_slots) { /* keep the load at most 1/2: rehash into twice as many */
+        size_t n_slots = t->n_slots ? 2 * t->n_slots : 1024, bytes;
+        size_t *slots;
+        if (!ss__mul_size(n_slots, sizeof(size_t), &bytes))
+            return ss__fail(SS_ERR_OVERFLOW, "string table size overflows");
+        slots = (size_t *)ss__malloc(bytes);
+        if (!slots) return ss__fail(SS_ERR_NOMEM, "no memory for a string table of %zu bytes", bytes);
+        SS_MEMSET(slots, 0, bytes);
+        for (i = 0; i < t->count; i++) {
+            size_t j = t->entries[i].hash & (n_slots - 1);
+            while (slots[j]) j = (j + 1) & (n_slots - 1);
+            slots[j] = i + 1;
+        }
+        ss_free(t->slots);
+        t->slots = slots;
+        t->n_slots = n_slots;
+    }
+    if (!ss__add_size(t->used, n + 1, &need)) return ss__fail(SS_ERR_OVERFLOW, "string table size overflows");
+    t->bytes = (char *)ss__grow(t->bytes, &t->capacity, need, 1, &r);
+    if (r != SS_OK) return r;
+    t->entries = (ss__strtab_entry *)ss__grow(t->entries, &t->entries_capacity, t->count + 1,
+                                              sizeof(ss__strtab_entry), &r);
+    if (r != SS_OK) return r;
+    e = &t->entries[t->count];
+    e->offset = t->used;
+    e->length = (uint32_t)n;
+    e->hash = h;
+    e->value = 0;
+    SS_MEMCPY(t->bytes + t->used, s, n);
+    t->bytes[t->used + n] = '\0';
+    t->used = need;
+    for (i = h & (t->n_slots - 1); t->slots[i]; i = (i + 1) & (t->n_slots - 1)) {
+    }
+    t->slots[i] = ++t->count;
+    *index = t->count - 1;
+    return SS_OK;
+}
+
+SS_API ss_result ss_vocab_trainer_init(ss_vocab_trainer *tr, const ss_vocab_train_options *opts) {
+    SS_MEMSET(tr, 0, sizeof *tr);
+    if (!opts || opts->vocab_size < 5 || opts->min_frequency < 0 || opts->limit_alphabet < 0)
+        return ss__fail(SS_ERR_INVALID, "vocab trainer: vocab_size must be >= 5 (the special "
+                        "tokens) and min_frequency, limit_alphabet >= 0");
+    tr->options = *opts;
+    return SS_OK;
+}
+
+SS_PRIVATE void ss__trainer_count_word(void *user, const char *word, size_t len, int nchars) {
+    ss_vocab_trainer *tr = (ss_vocab_trainer *)user;
+    uint32_t h;
+    long found;
+    size_t index;
+    if (tr->status != SS_OK || nchars > SS_TOKENIZER_MAX_WORD_CHARS) return;
+    h = ss__fnv1a(word, len);
+    found = ss__strtab_find(&tr->words, word, len, h);
+    if (found < 0 && tr->words.count >= 0xFFFFFFF0u) {
+        tr->status = ss__fail(SS_ERR_OVERFLOW, "vocab trainer: more than 2^32 distinct words");
+        return;
+    }
+    if (found < 0) {
+        tr->status = ss__strtab_add(&tr->words, word, len, h, &index);
+        if (tr->status != SS_OK) return;
+        found = (long)index;
+    }
+    tr->words.entries[found].value++;
+    tr->total_words++;
+}
+
+SS_API ss_result ss_vocab_trainer_feed(ss_vocab_trainer *tr, const char *text, size_t len) {
+    if (tr->status == SS_OK)
+        ss_basic_tokenize(text, len, tr->options.final_sigma, ss__trainer_count_word, tr);
+    return tr->status;
+}
+
+SS_API void ss_vocab_trainer_free(ss_vocab_trainer *tr) {
+    ss__strtab_free(&tr->words);
+    SS_MEMSET(tr, 0, sizeof *tr);
+}
+
+/* The training state: words as symbol ids, adjacent pairs with their counts and the words they
+   occur in, and a max-heap of pairs with lazily updated counts. */
+typedef struct ss__bpe_pair {
+    uint64_t key;     /* first id << 32 | second id */
+    int64_t count;    /* occurrences, each word weighted by its frequency */
+    uint32_t *where;  /* words that contained the pair when it was counted (may be stale) */
+    uint32_t n_where, cap_where;
+    int dirty;        /* its count grew during the current merge */
+} ss__bpe_pair;
+
+typedef struct ss__bpe_heap_item {
+    int64_t count;
+    uint32_t pair;
+} ss__bpe_heap_item;
+
+typedef struct ss__bpe {
+    ss__strtab vocab;           /* token strings; value unused; index = id */
+    int32_t *sym;               /* every word's symbols, word w at sym + word_at[w] */
+    size_t *word_at;
+    uint32_t *word_len;         /* symbols left in word w (0: left out) */
+    ss__bpe_pair *pairs;
+    size_t n_pairs, cap_pairs;
+    size_t *pair_slots;         /* pair index + 1, 0 empty */
+    size_t n_pair_slots;
+    ss__bpe_heap_item *heap;
+    size_t n_heap, cap_heap;
+    uint32_t *dirty;            /* pairs whose count grew in this merge */
+    size_t n_dirty, cap_dirty;
+} ss__bpe;
+
+SS_PRIVATE void ss__bpe_free(ss__bpe *b) {
+    size_t i;
+    ss__strtab_free(&b->vocab);
+    for (i = 0; i < b->n_pairs; i++) ss_free(b->pairs[i].where);
+    ss_free(b->sym);
+    ss_free(b->word_at);
+    ss_free(b->word_len);
+    ss_free(b->pairs);
+    ss_free(b->pair_slots);
+    ss_free(b->heap);
+    ss_free(b->dirty);
+    SS_MEMSET(b, 0, sizeof *b);
+}
+
+SS_PRIVATE uint64_t ss__mix64(uint64_t x) { /* the splitmix64 finalizer, to hash pair keys */
+    x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return x ^ (x >> 31);
+}
+
+/* Heap order: the larger count first; equal counts, the smaller (first, second) ids first. */
+SS_PRIVATE int ss__bpe_before(const ss__bpe *b, const ss__bpe_heap_item *x, const ss__bpe_heap_item *y) {
+    if (x->count != y->count) return x->count > y->count;
+    return b->pairs[x->pair].key < b->pairs[y->pair].key;
+}
+
+SS_PRIVATE ss_result ss__bpe_push(ss__bpe *b, int64_t count, uint32_t pair) {
+    size_t i;
+    ss_result r = SS_OK;
+    b->heap = (ss__bpe_heap_item *)ss__grow(b->heap, &b->cap_heap, b->n_heap + 1,
+                                            sizeof(ss__bpe_heap_item), &r);
+    if (r != SS_OK) return r;
+    i = b->n_heap++;
+    b->heap[i].count = count;
+    b->heap[i].pair = pair;
+    while (i > 0 && ss__bpe_before(b, &b->heap[i], &b->heap[(i - 1) / 2])) { /* sift up */
+        ss__bpe_heap_item t = b->heap[i];
+        b->heap[i] = b->heap[(i - 1) / 2];
+        b->heap[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    return SS_OK;
+}
+
+SS_PRIVATE ss__bpe_heap_item ss__bpe_pop(ss__bpe *b) {
+    ss__bpe_heap_item top = b->heap[0];
+    size_t i = 0;
+    b->heap[0] = b->heap[--b->n_heap];
+    for (;;) { /* sift down */
+        size_t l = 2 * i + 1, best = i;
+        if (l < b->n_heap && ss__bpe_before(b, &b->heap[l], &b->heap[best])) best = l;
+        if (l + 1 < b->n_heap && ss__bpe_before(b, &b->heap[l + 1], &b->heap[best])) best = l + 1;
+        if (best == i) break;
+        {
+            ss__bpe_heap_item t = b->heap[i];
+            b->heap[i] = b->heap[best];
+            b->heap[best] = t;
+        }
+        i = best;
+    }
+    return top;
+}
+
+/* The index of pair (x, y), created with count 0 when create is set; -1 when absent or on
+   failure (*r then holds the error). */
+SS_PRIVATE long ss__bpe_pair_index(ss__bpe *b, int32_t x, int32_t y, int create, ss_result *r) {
+    uint64_t key = (uint64_t)(uint32_t)x << 32 | (uint32_t)y;
+    size_t i, mask;
+    ss__bpe_pair *p;
+    if (b->n_pair_slots) {
+        mask = b->n_pair_slots - 1;
+        for (i = ss__mix64(key) & mask; b->pair_slots[i]; i = (i + 1) & mask)
+            if (b->pairs[b->pair_slots[i] - 1].key == key) return (long)(b->pair_slots[i] - 1);
+    }
+    if (!create) return -1;
+    if (2 * (b->n_pairs + 1) > b->n_pair_slots) {
+        size_t n = b->n_pair_slots ? 2 * b->n_pair_slots : 4096, bytes, j;
+        size_t *slots;
+        if (!ss__mul_size(n, sizeof(size_t), &bytes)) {
+            *r = ss__fail(SS_ERR_OVERFLOW, "vocab trainer: pair table overflows");
+            return -1;
+        }
+        slots = (size_t *)ss__malloc(bytes);
+        if (!slots) {
+            *r = ss__fail(SS_ERR_NOMEM, "vocab trainer: no memory for %zu pair slots", n);
+            return -1;
+        }
+        SS_MEMSET(slots, 0, bytes);
+        for (j = 0; j < b->n_pairs; j++) {
+            size_t k = ss__mix64(b->pairs[j].key) & (n - 1);
+            while (slots[k]) k = (k + 1) & (n - 1);
+            slots[k] = j + 1;
+        }
+        ss_free(b->pair_slots);
+        b->pair_slots = slots;
+        b->n_pair_slots = n;
+    }
+    b->pairs = (ss__bpe_pair *)ss__grow(b->pairs, &b->cap_pairs, b->n_pairs + 1, sizeof(ss__bpe_pair), r);
+    if (*r != SS_OK) return -1;
+    p = &b->pairs[b->n_pairs];
+    SS_MEMSET(p, 0, sizeof *p);
+    p->key = key;
+    mask = b->n_pair_slots - 1;
+    for (i = ss__mix64(key) & mask; b->pair_slots[i]; i = (i + 1) & mask) {
+    }
+    b->pair_slots[i] = ++b->n_pairs;
+    return (long)(b->n_pairs - 1);
+}
+
+/* count(x, y) += delta, for word w. A growing count marks the pair for the heap and records w. */
+SS_PRIVATE ss_result ss__bpe_add(ss__bpe *b, int32_t x, int32_t y, int64_t delta, uint32_t w) {
+    ss_result r = SS_OK;
+    long i = ss__bpe_pair_index(b, x, y, delta > 0, &r);
+    ss__bpe_pair *p;
+    if (i < 0) {
+        SS_ASSERT(delta > 0 && "pair counts out of step");
+        return r;
+    }
+    p = &b->pairs[i];
+    p->count += delta;
+    SS_ASSERT(p->count >= 0);
+    if (delta <= 0) return SS_OK;
+    if (!p->n_where || p->where[p->n_where - 1] != w) {
+        if (p->n_where == p->cap_where) {
+            size_t cap = p->cap_where;
+            p->where = (uint32_t *)ss__grow(p->where, &cap, (size_t)p->n_where + 1, sizeof(uint32_t), &r);
+            if (r != SS_OK) return r;
+            p->cap_where = (uint32_t)cap;
+        }
+        p->where[p->n_where++] = w;
+    }
+    if (!p->dirty) {
+        b->dirty = (uint32_t *)ss__grow(b->dirty, &b->cap_dirty, b->n_dirty + 1, sizeof(uint32_t), &r);
+        if (r != SS_OK) return r;
+        p->dirty = 1;
+        b->dirty[b->n_dirty++] = (uint32_t)i;
+    }
+    return SS_OK;
+}
+
+/* Add token s[0..n) to the vocabulary unless there; its id in *id. */
+SS_PRIVATE ss_result ss__bpe_token(ss__bpe *b, const char *s, size_t n, int32_t *id) {
+    uint32_t h = ss__fnv1a(s, n);
+    long found = ss__strtab_find(&b->vocab, s, n, h);
+    size_t index;
+    ss_result r;
+    if (found >= 0) {
+        *id = (int32_t)found;
+        return SS_OK;
+    }
+    if ((r = ss__strtab_add(&b->vocab, s, n, h, &index)) != SS_OK) return r;
+    *id = (int32_t)index;
+    return SS_OK;
+}
+
+typedef struct ss__char_count {
+    uint32_t cp;
+    uint64_t count;
+    int32_t id, cont_id; /* ids of "c" and "##c" (-1 none) */
+} ss__char_count;
+
+SS_PRIVATE int ss__cmp_char_frequency(const void *x, const void *y) {
+    const ss__char_count *a = (const ss__char_count *)x, *b = (const ss__char_count *)y;
+    if (a->count != b->count) return a->count > b->count ? -1 : 1;
+    return (a->cp > b->cp) - (a->cp < b->cp);
+}
+SS_PRIVATE int ss__cmp_char_cp(const void *x, const void *y) {
+    const ss__char_count *a = (const ss__char_count *)x, *b = (const ss__char_count *)y;
+    return (a->cp > b->cp) - (a->cp < b->cp);
+}
+
+SS_PRIVATE ss__char_count *ss__find_char(ss__char_count *alphabet, size_t n, uint32_t cp) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (alphabet[mid].cp < cp) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && alphabet[lo].cp == cp ? &alphabet[lo] : NULL;
+}
+
+/* Merge pair p = (x, y) into token z in every word that has it, updating the counts of the
+   neighbouring pairs (left to right, so "x y x y" -> "z z" counts right). */
+SS_PRIVATE ss_result ss__bpe_merge(ss__bpe *b, ss__strtab *words, size_t p, int32_t z) {
+    const int32_t x = (int32_t)(b->pairs[p].key >> 32), y = (int32_t)(b->pairs[p].key & 0xFFFFFFFFu);
+    uint32_t *where = b->pairs[p].where, n_where = b->pairs[p].n_where, k;
+    ss_result r = SS_OK;
+    b->pairs[p].where = NULL; /* the list is consumed; new words never get (x, y) again */
+    b->pairs[p].n_where = b->pairs[p].cap_where = 0;
+    for (k = 0; k < n_where && r == SS_OK; k++) {
+        const uint32_t w = where[k];
+        int32_t *s = b->sym + b->word_at[w];
+        uint32_t len = b->word_len[w], i = 0;
+        const int64_t c = (int64_t)words->entries[w].value;
+        while (i + 1 < len && r == SS_OK) {
+            if (s[i] != x || s[i + 1] != y) {
+                i++;
+                continue;
+            }
+            if (i > 0) {
+                r = ss__bpe_add(b, s[i - 1], x, -c, w);
+                if (r == SS_OK) r = ss__bpe_add(b, s[i - 1], z, c, w);
+            }
+            if (r == SS_OK) r = ss__bpe_add(b, x, y, -c, w);
+            if (i + 2 < len && r == SS_OK) {
+                r = ss__bpe_add(b, y, s[i + 2], -c, w);
+                if (r == SS_OK) r = ss__bpe_add(b, z, s[i + 2], c, w);
+            }
+            s[i] = z;
+            memmove(s + i + 1, s + i + 2, (len - i - 2) * sizeof(int32_t));
+            len--;
+            i++;
+        }
+        b->word_len[w] = len;
+    }
+    ss_free(where);
+    return r;
+}
+
+SS_API ss_result ss_vocab_trainer_train(ss_vocab_trainer *tr, ss_tokenizer *out) {
+    const ss_vocab_train_options *o = &tr->options;
+    const size_t min_frequency = o->min_frequency ? (size_t)o->min_frequency : 2;
+    const size_t limit_alphabet = o->limit_alphabet ? (size_t)o->limit_alphabet : 1000;
+    ss__strtab *words = &tr->words;
+    ss__strtab chars;
+    ss__char_count *alphabet = NULL;
+    ss__bpe b;
+    size_t n_chars = 0, i, n_sym = 0, merges_total, text_len = 0, bytes = 0;
+    uint32_t w;
+    char *text = NULL;
+    ss_result r = tr->status;
+    SS_MEMSET(out, 0, sizeof *out);
+    SS_MEMSET(&chars, 0, sizeof chars);
+    SS_MEMSET(&b, 0, sizeof b);
+    if (r != SS_OK) return r;
+
+    /* 1. character frequencies (a word's count for each of its characters) */
+    for (w = 0; w < words->count && r == SS_OK; w++) {
+        const unsigned char *p = (const unsigned char *)words->bytes + words->entries[w].offset;
+        const unsigned char *end = p + words->entries[w].length;
+        while (p < end && r == SS_OK) {
+            const unsigned char *c = p;
+            size_t index;
+            long found;
+            ss__tok_utf8_next(&p, end);
+            found = ss__strtab_find(&chars, (const char *)c, (size_t)(p - c), ss__fnv1a(c, (size_t)(p - c)));
+            if (found < 0) {
+                r = ss__strtab_add(&chars, (const char *)c, (size_t)(p - c), ss__fnv1a(c, (size_t)(p - c)), &index);
+                found = (long)index;
+            }
+            if (r == SS_OK) chars.entries[found].value += words->entries[w].value;
+        }
+        n_sym += words->entries[w].length; /* bytes: at least the characters */
+    }
+    /* 2. the alphabet: the most frequent characters, then in code point order */
+    if (r == SS_OK && !ss__mul_size(chars.count + 1, sizeof(ss__char_count), &bytes))
+        r = ss__fail(SS_ERR_OVERFLOW, "vocab trainer: alphabet too large");
+    if (r == SS_OK && !(alphabet = (ss__char_count *)ss__malloc(bytes)))
+        r = ss__fail(SS_ERR_NOMEM, "vocab trainer: no memory for the alphabet");
+    if (r == SS_OK) {
+        for (i = 0; i < chars.count; i++) {
+            ss__tok_utf8_decode((const unsigned char *)chars.bytes + chars.entries[i].offset,
+                                chars.entries[i].length, &alphabet[i].cp);
+            alphabet[i].count = chars.entries[i].value;
+            alphabet[i].id = alphabet[i].cont_id = -1;
+        }
+        n_chars = chars.count;
+        qsort(alphabet, n_chars, sizeof *alphabet, ss__cmp_char_frequency);
+        if (n_chars > limit_alphabet) n_chars = limit_alphabet;
+        qsort(alphabet, n_chars, sizeof *alphabet, ss__cmp_char_cp);
+    }
+    ss__strtab_free(&chars);
+    /* 3. the initial vocabulary: special tokens, the alphabet, the "##" continuations in use */
+    for (i = 0; i < 5 && r == SS_OK; i++) {
+        int32_t id;
+        r = ss__bpe_token(&b, ss__special_names[i], strlen(ss__special_names[i]), &id);
+    }
+    for (i = 0; i < n_chars && r == SS_OK; i++) {
+        unsigned char u[4];
+        r = ss__bpe_token(&b, (const char *)u, (size_t)ss__tok_utf8_encode(alphabet[i].cp, u), &alphabet[i].id);
+    }
+    if (r == SS_OK && (!(b.sym = (int32_t *)ss__malloc((n_sym + 1) * sizeof(int32_t))) ||
+                       !(b.word_at = (size_t *)ss__malloc((words->count + 1) * sizeof(size_t))) ||
+                       !(b.word_len = (uint32_t *)ss__malloc((words->count + 1) * sizeof(uint32_t)))))
+        r = ss__fail(SS_ERR_NOMEM, "vocab trainer: no memory for %zu symbols", n_sym);
+    for (w = 0, n_sym = 0; w < words->count && r == SS_OK; w++) { /* words as alphabet indices */
+        const unsigned char *p = (const unsigned char *)words->bytes + words->entries[w].offset;
+        const unsigned char *end = p + words->entries[w].length;
+        uint32_t len = 0, k;
+        int kept = 1;
+        b.word_at[w] = n_sym;
+        while (p < end && kept) {
+            ss__char_count *c = ss__find_char(alphabet, n_chars, ss__tok_utf8_next(&p, end));
+            if (c) b.sym[n_sym + len++] = (int32_t)(c - alphabet);
+            else kept = 0; /* a character outside the alphabet: the word is left out */
+        }
+        for (k = 1; kept && k < len; k++) alphabet[b.sym[n_sym + k]].cont_id = 0; /* "##c" needed */
+        b.word_len[w] = kept ? len : 0;
+        n_sym += b.word_len[w];
+    }
+    for (i = 0; i < n_chars && r == SS_OK; i++)
+        if (alphabet[i].cont_id == 0) {
+            unsigned char u[6] = {'#', '#'};
+            r = ss__bpe_token(&b, (const char *)u, 2 + (size_t)ss__tok_utf8_encode(alphabet[i].cp, u + 2),
+                              &alphabet[i].cont_id);
+        }
+    for (w = 0; w < words->count && r == SS_OK; w++) { /* alphabet indices -> token ids */
+        int32_t *s = b.sym + b.word_at[w];
+        uint32_t k;
+        for (k = 0; k < b.word_len[w]; k++) s[k] = k ? alphabet[s[k]].cont_id : alphabet[s[k]].id;
+    }
+    /* 4. count the pairs, heap them, merge the best until the vocabulary is full */
+    if (o->progress && r == SS_OK) o->progress(o->progress_user, "pairs", 0.0, (double)words->count);
+    for (w = 0; w < words->count && r == SS_OK; w++) {
+        const int32_t *s = b.sym + b.word_at[w];
+        uint32_t k;
+        for (k = 0; k + 1 < b.word_len[w] && r == SS_OK; k++)
+            r = ss__bpe_add(&b, s[k], s[k + 1], (int64_t)words->entries[w].value, w);
+    }
+    for (i = 0; i < b.n_dirty && r == SS_OK; i++) {
+        b.pairs[b.dirty[i]].dirty = 0;
+        r = ss__bpe_push(&b, b.pairs[b.dirty[i]].count, b.dirty[i]);
+    }
+    b.n_dirty = 0;
+    if (o->progress && r == SS_OK)
+        o->progress(o->progress_user, "pairs", (double)words->count, (double)words->count);
+    merges_total = (size_t)o->vocab_size > b.vocab.count ? (size_t)o->vocab_size - b.vocab.count : 0;
+    while (r == SS_OK && b.vocab.count < (size_t)o->vocab_size && b.n_heap) {
+        ss__bpe_heap_item top = ss__bpe_pop(&b);
+        ss__bpe_pair *p = &b.pairs[top.pair];
+        char merged[2 * SS__WORD_BYTES + 8];
+        const ss__strtab_entry *ex, *ey;
+        size_t skip;
+        int32_t z;
+        if (top.count != p->count) { /* stale: requeue with the current count */
+            if (p->count > 0) r = ss__bpe_push(&b, p->count, top.pair);
+            continue;
+        }
+        if ((uint64_t)top.count < min_frequency) break;
+        ex = &b.vocab.entries[p->key >> 32];
+        ey = &b.vocab.entries[p->key & 0xFFFFFFFFu];
+        skip = ey->length >= 2 && b.vocab.bytes[ey->offset] == '#' && b.vocab.bytes[ey->offset + 1] == '#' ? 2 : 0;
+        SS_ASSERT(ex->length + ey->length - skip < sizeof merged);
+        SS_MEMCPY(merged, b.vocab.bytes + ex->offset, ex->length);
+        SS_MEMCPY(merged + ex->length, b.vocab.bytes + ey->offset + skip, ey->length - skip);
+        r = ss__bpe_token(&b, merged, ex->length + ey->length - skip, &z);
+        if (r == SS_OK) r = ss__bpe_merge(&b, words, top.pair, z);
+        for (i = 0; i < b.n_dirty && r == SS_OK; i++) {
+            b.pairs[b.dirty[i]].dirty = 0;
+            r = ss__bpe_push(&b, b.pairs[b.dirty[i]].count, b.dirty[i]);
+        }
+        b.n_dirty = 0;
+        if (o->progress && r == SS_OK && (b.vocab.count % 256 == 0 || b.vocab.count == (size_t)o->vocab_size))
+            o->progress(o->progress_user, "merges", (double)(merges_total - ((size_t)o->vocab_size - b.vocab.count)),
+                        (double)merges_total);
+    }
+    /* 5. the vocabulary as vocab.txt text, loaded like any other */
+    for (i = 0; i < b.vocab.count && r == SS_OK; i++) text_len += b.vocab.entries[i].length + 1;
+    if (r == SS_OK && !(text = (char *)ss__malloc(text_len + 1)))
+        r = ss__fail(SS_ERR_NOMEM, "vocab trainer: no memory for %zu bytes of vocabulary", text_len);
+    if (r == SS_OK) {
+        size_t at = 0;
+        for (i = 0; i < b.vocab.count; i++) {
+            SS_MEMCPY(text + at, b.vocab.bytes + b.vocab.entries[i].offset, b.vocab.entries[i].length);
+            at += b.vocab.entries[i].length;
+            text[at++] = '\n';
+        }
+        r = ss_tokenizer_init(out, text, text_len, "trained vocab");
+        out->final_sigma = o->final_sigma;
+    }
+    ss_free(text);
+    ss_free(alphabet);
+    ss__bpe_free(&b);
+    return r;
 }
 
 // >>json (implementation) -------------------------------------------------------------------------

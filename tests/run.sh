@@ -101,6 +101,19 @@ step "tool/help" sh -c "$OUT/ss help | grep -q 'bench'"
 step "tool/unknown-command" sh -c "$OUT/ss frobnicate 2>&1 | grep -q 'unknown command' && { $OUT/ss frobnicate 2>/dev/null; test \$? -eq 2; }"
 step "tool/bench-gemm-quick" sh -c "$OUT/ss bench gemm --quick --threads 2"
 step "tool/bench-step-tiny" sh -c "$OUT/ss bench step --config configs/tiny.json --batch 4 --seq 32 --reps 1"
+step "tool/tokenize" sh -c "printf 'Hello, world!\\n' > $OUT/hello.txt && $OUT/ss vocab train --size 200 --out $OUT/v.txt $OUT/hello.txt && $OUT/ss tokenize --vocab $OUT/v.txt $OUT/hello.txt > $OUT/hello.ids && grep -qE '^[0-9]+( [0-9]+)+\$' $OUT/hello.ids && ! grep -qw 1 $OUT/hello.ids"
+
+# The Unicode tables in subspace.h are what tools/gen_unicode.c makes of Debian's unicode-data.
+if [ -f /usr/share/unicode/UnicodeData.txt ]; then
+    uc_current() {
+        gcc -std=c99 -O2 -DSS_GEN_UNICODE -o "$OUT/gen_unicode" tools/gen_unicode.c &&
+            "$OUT/gen_unicode" /usr/share/unicode >"$OUT/unicode_tables.inc" &&
+            gen=$(cat "$OUT/unicode_tables.inc") && hdr=$(cat subspace.h) && [[ "$hdr" == *"$gen"* ]]
+    }
+    step "unicode-tables-regenerate" uc_current
+else
+    printf 'NOTE unicode table check not run: /usr/share/unicode missing (apt-get install unicode-data; .ci/run does)\n'
+fi
 for c in mha_rope_baseline:14121984 best_mla:13286976 best_mla-o:13090368; do
     step "tool/params-${c%%:*}" sh -c "$OUT/ss params configs/${c%%:*}.json | grep -q '^configs/${c%%:*}.json: ${c##*:} parameters'"
 done

@@ -22,6 +22,8 @@ static int cmd_help(int argc, char **argv);
 static const tool_command commands[] = {
     {"params", cmd_params, "the tensors, parameter count and memory of a config's model"},
     {"bench", cmd_bench, "benchmarks: `ss bench gemm` (matrix products), `ss bench step` (training step)"},
+    {"tokenize", cmd_tokenize, "token ids of each line of a text: `ss tokenize --vocab vocab.txt [FILE]`"},
+    {"vocab", cmd_vocab, "train a WordPiece vocabulary: `ss vocab train --size N --out vocab.txt FILES`"},
     {"version", cmd_version, "print the library version and what this build runs on"},
     {"help", cmd_help, "this list"},
 };

@@ -42,5 +42,8 @@ double tool_median(double *values, int n);
 /* The sub-commands: each returns the process exit status (0 success, 1 failure, 2 usage). */
 int cmd_bench(int argc, char **argv);
 int cmd_params(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_vocab(int argc, char **argv);
+int tokenize_bench(int argc, char **argv);
 
 #endif
