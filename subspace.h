@@ -284,7 +284,8 @@ SS_API void ss_params_free(ss_params *p);
      C is (M,N) with row stride ldc. beta == 0 never reads C (NaN there is overwritten).
    The body is chosen at compile time: SS_SGEMM / SS_USE_CBLAS if set, else the built-in kernel.
    Thread-safe; with OpenMP it runs on all threads, and the built-in kernel's output bits do not
-   depend on the thread count. Uses about 300 KiB of stack per thread for packed panels. */
+   depend on the thread count. The built-in kernel packs panels on the stack: about 360 KiB per
+   calling thread (a thread created with a small stack, e.g. musl's 128 KiB default, needs more). */
 SS_API void ss_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
                     int lda, const float *B, int ldb, float beta, float *C, int ldc);
 /* The built-in kernel whatever the build, so benchmarks and tests can set it against a BLAS. */
@@ -1575,6 +1576,70 @@ SS_PRIVATE int ss__add_size(size_t a, size_t b, size_t *out) {
     return 1;
 }
 
+/* UTF-8, as RFC 3629 defines it: shared by the JSON reader and the tokenizer. */
+/* Decode one UTF-8 sequence from s[0..n): its length (1 to 4) and *cp, or 0 when the bytes are
+   not well-formed UTF-8 as RFC 3629 defines it: no overlong forms, no surrogates U+D800..DFFF,
+   nothing above U+10FFFF, no missing or stray continuation bytes. */
+SS_PRIVATE size_t ss__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+    uint32_t c = s[0], min;
+    size_t len, i;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) { /* C0 and C1 could only start overlong forms */
+        len = 2, c &= 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3, c &= 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) { /* F5..FF would pass U+10FFFF */
+        len = 4, c &= 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len) return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    *cp = c;
+    return len;
+}
+
+/* Encode code point cp (<= U+10FFFF, not a surrogate) as UTF-8 into out; returns its length. */
+SS_PRIVATE size_t ss__utf8_encode(uint32_t cp, unsigned char *out) {
+    if (cp < 0x80) {
+        out[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (unsigned char)(0xC0 | (cp >> 6));
+        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | (cp >> 12));
+        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | (cp >> 18));
+    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* The next code point of untrusted text, advancing *p: a byte that does not start a well-formed
+   sequence reads as U+FFFD and only that byte is consumed (so no valid character after it is
+   lost; BERT's clean-up drops U+FFFD anyway). */
+SS_PRIVATE uint32_t ss__utf8_next(const unsigned char **p, const unsigned char *end) {
+    uint32_t cp;
+    size_t len = ss__utf8_decode(*p, (size_t)(end - *p), &cp);
+    *p += len ? len : 1;
+    return len ? cp : 0xFFFD;
+}
+
 /* splitmix64 (Steele, Lea & Flood 2014): a strong 64-bit mixer, used to seed and to split. */
 SS_PRIVATE uint64_t ss__splitmix64(uint64_t *x) {
     uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
@@ -1885,21 +1950,524 @@ SS_PRIVATE void ss__gemm_naive(int transA, int transB, int M, int N, int K, floa
         }
 }
 
-/* @@GEMM_BUILTIN@@ placeholder: row-parallel i-k-j loops, replaced by the blocked kernel. */
+/* ---- ss__gemm_blocked: the built-in single-precision GEMM -------------------------------------
+
+   C = alpha*op(A)*op(B) + beta*C, all row-major, op(X) = X or X^T.
+
+   The scheme follows Goto and van de Geijn, "Anatomy of high-performance matrix multiplication"
+   (ACM TOMS, 2008): copy ("pack") small blocks of A and B into buffers laid out exactly as a
+   register-blocked micro-kernel reads them, and size the blocks so that each one stays in the
+   cache level where it is reused.
+
+   C is cut into output TILES of at most MC rows and NC columns. One thread computes a tile from
+   start to finish:
+
+     for p0 = 0, KC, 2*KC, ... < K                        the K blocks, always in this order
+       pack op(A)[tile rows][p0 : p0+KC]  -> abuf         "A block", MC x KC, kept in L2
+       for each NB-wide column chunk jc of the tile
+         pack op(B)[p0 : p0+KC][chunk]    -> bbuf         NB/NR "B micro-panels" of KC x NR
+         for each NR-wide micro-panel jr of the chunk     (its 16 KiB stay in L1)
+           for each MR-high row strip ir of the tile      (A strips stream in from L2)
+             micro-kernel: C[ir:ir+MR][jr:jr+NR]  (+)=  A strip (MR x KC) * B panel (KC x NR)
+
+   Packed layout: an A micro-panel stores, for k = 0, 1, ..., the MR values op(A)[ir+r][p0+k]
+   side by side; a B micro-panel stores, for each k, the NR values op(B)[p0+k][jr+c]. The kernel
+   thus reads both operands as two contiguous streams, whatever the transposes were. Rows past
+   M and columns past N are packed as zeros, so the kernel always computes a full MR x NR block;
+   a block that sticks out of C goes through a small buffer.
+
+   Micro-kernel: MR x NR accumulators held in vector registers. Per k it loads NR floats of B
+   (two vectors), broadcasts each of the MR floats of A and does 2*MR fused multiply-adds. After
+   its K block it writes C = alpha*acc + beta*C on the first block (not reading C when beta is
+   0) and C = alpha*acc + C on the later ones, so beta is applied exactly once.
+
+   Threads and determinism. The tiles are distributed over OpenMP threads (dynamic schedule,
+   one tile at a time); K is never split, so no sum is ever shared between threads. Every
+   element of C is produced by the same operations in the same order wherever it sits: one FMA
+   chain over k = p0 .. p0+kc-1 per K block starting from zero, then one write-back per block,
+   blocks in increasing order; a block at the edge of C runs the same kernel function on a
+   buffer. So the result does not depend on the tile grid at all, and hence not on the number
+   of threads either. That lets the grid follow the thread count: one thread gets the largest
+   tiles (each operand packed the fewest times), T threads get at least 2T tiles.
+   tests/test_gemm.c checks both facts bit for bit (1, 2 and 3 threads; arbitrary grids).
+
+   Memory: no heap. Each call of ss__gemm_tile holds its buffers on its own stack, 356 KiB in
+   all (see the block sizes below), so any number of threads may call this at once.
+   ------------------------------------------------------------------------------------------- */
+
+#if defined(__cplusplus) || !defined(__STDC_VERSION__) || __STDC_VERSION__ < 199901L
+#define SS__GEMM_RESTRICT
+#else
+#define SS__GEMM_RESTRICT restrict
+#endif
+
+/* The micro-kernel stays out of line: inlined into the tile loops, compilers run short of the
+   16 vector registers of AVX2 and spill accumulators to the stack (measured 40% slower). */
+#if defined(__GNUC__) || defined(__clang__)
+#define SS__GEMM_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define SS__GEMM_NOINLINE __declspec(noinline)
+#else
+#define SS__GEMM_NOINLINE
+#endif
+
+/* Register tile MR x NR, per instruction set.
+
+   AVX2 + FMA, 6 x 16: 12 accumulators (6 rows x 2 vectors of 8 floats) + 2 vectors of B + 1
+   broadcast of A = 15 of the 16 ymm registers. Zen 3 has two FMA pipes with a latency of 4
+   cycles, so at least 2*4 = 8 independent accumulators are needed to keep both busy; 12 leaves
+   slack. Per k: 2 loads + 6 broadcast-loads (Zen 3 does up to 3 loads a cycle) feed 12 FMAs (6
+   cycles), so the kernel is FMA-bound; it measures ~100% of peak on packed data in L1/L2. NR =
+   16 divides the model widths (256, 768, 1024); rows waste at most 5 of M.
+   AVX-512F, 8 x 32: 16 accumulators (8 rows x 2 zmm of 16 floats), 19 of 32 registers; the same
+   kernel code with wider vectors. It compiles and shares every line with the AVX2 path except
+   the vector macros, but could not be run here (no AVX-512 CPU or emulator; see NOTES.md).
+   Portable C, 4 x 8: four rows of eight floats, which compilers can keep in SSE/NEON registers
+   when they vectorise the inner loop. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define SS__GEMM_MR 8
+#define SS__GEMM_NR 32
+#define SS__GEMM_VLEN 16
+typedef __m512 ss__gemm_vec;
+#define SS__GEMM_VZERO() _mm512_setzero_ps()
+#define SS__GEMM_VLOAD(p) _mm512_loadu_ps(p)
+#define SS__GEMM_VSTORE(p, v) _mm512_storeu_ps(p, v)
+#define SS__GEMM_VSET1(x) _mm512_set1_ps(x)
+#define SS__GEMM_VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define SS__GEMM_VMUL(a, b) _mm512_mul_ps(a, b)
+#define SS__GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define SS__GEMM_SIMD 1
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define SS__GEMM_MR 6
+#define SS__GEMM_NR 16
+#define SS__GEMM_VLEN 8
+typedef __m256 ss__gemm_vec;
+#define SS__GEMM_VZERO() _mm256_setzero_ps()
+#define SS__GEMM_VLOAD(p) _mm256_loadu_ps(p)
+#define SS__GEMM_VSTORE(p, v) _mm256_storeu_ps(p, v)
+#define SS__GEMM_VSET1(x) _mm256_set1_ps(x)
+#define SS__GEMM_VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define SS__GEMM_VMUL(a, b) _mm256_mul_ps(a, b)
+#define SS__GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define SS__GEMM_SIMD 1
+#else
+#define SS__GEMM_MR 4
+#define SS__GEMM_NR 8
+#define SS__GEMM_SIMD 0
+#endif
+
+/* Cache blocking (the numbers are for Zen 3: 32 KiB L1d and 512 KiB L2 per core; measured
+   against alternatives, see NOTES.md).
+   KC = 256: a B micro-panel is KC*NR*4 bytes = 16 KiB, half of L1, so it stays there while
+     the A strips stream past. K = 256 (the model width) is a single block, and a K block of
+     256 FMAs per element makes the write-back of C cheap.
+   MC = 288: the A block is MC*KC*4 = 288 KiB of the 512 KiB L2. A bigger MC means fewer
+     row blocks, and B is packed again for every row block; 288 measured better than 192 and
+     as good as 336 (a multiple of 6 and 8, the two MRs).
+   NB = 64: B is packed 64 columns (four AVX2 micro-panels) at a time, so that each row of B
+     is read in runs of 256 bytes rather than 64; 64 KiB of buffer, which lives in L2.
+   NC = 1024: the widest tile. It costs no buffer; it bounds the part of C a tile sweeps.
+   PAD = 16 floats (one cache line) between micro-panels, so that the packers' writes into
+     neighbouring micro-panels do not all fall into the same L1 set (micro-panels are 6 and
+     16 KiB apart, multiples of the 4 KiB set stride).
+   Stack per ss__gemm_tile call, in floats (+16 each for 64-byte alignment):
+     abuf MC/MR*(MR*KC+PAD) = 74496, bbuf NB/NR*(NR*KC+PAD) = 16448, cbuf MR*NR = 96
+     -> 364 KB = 356 KiB with AVX2; 356 KiB with AVX-512 and 357 KiB portable likewise. */
+#define SS__GEMM_KC 256
+#define SS__GEMM_MC 288
+#define SS__GEMM_NB 64
+#define SS__GEMM_NC 1024
+#define SS__GEMM_PAD 16
+#define SS__GEMM_APANEL(kc) ((size_t)SS__GEMM_MR * (size_t)(kc) + SS__GEMM_PAD) /* floats */
+#define SS__GEMM_BPANEL(kc) ((size_t)SS__GEMM_NR * (size_t)(kc) + SS__GEMM_PAD)
+
+/* The packers prefetch the source rows this far ahead (into L2): rows of A and B that are
+   kilobytes apart defeat the hardware prefetchers. */
+#if SS__GEMM_SIMD
+#define SS__GEMM_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T1)
+#else
+#define SS__GEMM_PREFETCH(p) ((void)(p))
+#endif
+#define SS__GEMM_PF_ROWS 32
+
+/* Tiles for T > 1 threads: the grid is refined until it has at least 2T tiles, and a multiple
+   of T if it has fewer than 8T (so the last round of the dynamic schedule is full), but tiles
+   stay at least MC_MIN x NC_MIN: smaller ones would pack the same operands too many times.
+   Products below PAR_WORK multiply-adds stay on the calling thread. */
+#define SS__GEMM_MC_MIN 48
+#define SS__GEMM_NC_MIN 64
+#define SS__GEMM_PAR_WORK 262144.0
+
+/* Everything a tile needs to know about the product. */
+typedef struct ss__gemm_job {
+    int transA, transB, M, N, K;
+    float alpha, beta;
+    const float *A;
+    const float *B;
+    float *C;
+    int lda, ldb, ldc;
+} ss__gemm_job;
+
+/* The first 64-byte aligned float at or after p (every buffer carries 16 floats of slack). */
+SS_PRIVATE float *ss__gemm_align64(float *p) {
+    size_t misalign = (size_t)p & 63u;
+    return misalign ? p + (64u - misalign) / sizeof(float) : p;
+}
+
+#if SS__GEMM_SIMD
+/* dst[k*ldd + r] = src[r*lds + k] for r < nrows (6 or 8) and k < kc8 (a multiple of 8): the
+   transposing copy behind both packers. Eight k at a time, the nrows source rows (plus zero
+   rows up to 8) are loaded as an 8x8 block and transposed in registers: interleave pairs of
+   rows (unpack), then pairs of pairs (shuffle), then swap 128-bit halves (permute2f128).
+   Each result column is stored as 8 floats in increasing k; with nrows = ldd = 6, its 2 extra
+   floats (zeros) run into the next row of dst and are overwritten by the next store, and the
+   very last store's 2 land in row kc8, which the caller writes afterwards or keeps as padding.
+   If next is not NULL, the nrows rows starting there (the caller's next micro-panel) are
+   prefetched along the way, one cache line per row every 16 k. */
+SS_PRIVATE void ss__gemm_transpose(const float *src, int lds, int nrows, int kc8,
+                                   float *SS__GEMM_RESTRICT dst, int ldd, const float *next) {
+    const __m256 zero = _mm256_setzero_ps();
+    const float *s0 = src, *s1 = s0 + lds, *s2 = s1 + lds, *s3 = s2 + lds, *s4 = s3 + lds;
+    const float *s5 = s4 + lds, *s6 = nrows > 6 ? s5 + lds : s5, *s7 = nrows > 7 ? s6 + lds : s6;
+    int k, r;
+    for (k = 0; k < kc8; k += 8) {
+        __m256 r0, r1, r2, r3, r4, r5, r6, r7, t0, t1, t2, t3, t4, t5, t6, t7;
+        __m256 u0, u1, u2, u3, u4, u5, u6, u7;
+        float *d = dst + (size_t)k * ldd;
+        if (next && k % 16 == 0)
+            for (r = 0; r < nrows; r++) SS__GEMM_PREFETCH(next + (size_t)r * lds + k);
+        r0 = _mm256_loadu_ps(s0 + k), r1 = _mm256_loadu_ps(s1 + k);
+        r2 = _mm256_loadu_ps(s2 + k), r3 = _mm256_loadu_ps(s3 + k);
+        r4 = _mm256_loadu_ps(s4 + k), r5 = _mm256_loadu_ps(s5 + k);
+        r6 = nrows > 6 ? _mm256_loadu_ps(s6 + k) : zero;
+        r7 = nrows > 7 ? _mm256_loadu_ps(s7 + k) : zero;
+        /* rows a..h: t0 = a0 b0 a1 b1 | a4 b4 a5 b5, t1 = a2 b2 a3 b3 | a6 b6 a7 b7, ... */
+        t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+        /* u0 = a0 b0 c0 d0 | a4 b4 c4 d4, u4 = e0 f0 g0 h0 | e4 f4 g4 h4, ... */
+        u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        /* column j: the low (j < 4) or high (j >= 4) halves of u(j%4) and u(j%4 + 4) */
+        _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+        _mm256_storeu_ps(d + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+        _mm256_storeu_ps(d + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+        _mm256_storeu_ps(d + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+        _mm256_storeu_ps(d + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+        _mm256_storeu_ps(d + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+        _mm256_storeu_ps(d + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+        _mm256_storeu_ps(d + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+}
+#endif
+
+/* Pack rows [i0, i1) x columns [p0, p0+kc) of op(A) into the A block: micro-panel q (at
+   dst + q*APANEL(kc)) holds op(A)[i0 + q*MR + r][p0 + k] at [k*MR + r], with the rows of the
+   last micro-panel that lie past i1 set to zero. */
+SS_PRIVATE void ss__gemm_pack_a(const ss__gemm_job *g, int i0, int i1, int p0, int kc,
+                                float *SS__GEMM_RESTRICT dst) {
+    int k, r, i, u;
+    if (g->transA) {
+        /* op(A)[i][p] = A[p][i]: row p0+k of A holds this k's values for the whole block side
+           by side. Read four rows at a time and fill each micro-panel's four slots in turn, so
+           the writes go to one micro-panel at a time instead of to all of them for every k. */
+        const size_t lda = (size_t)g->lda;
+        int ifull = i0 + (i1 - i0) / SS__GEMM_MR * SS__GEMM_MR; /* end of the full panels */
+        for (k = 0; k < kc; k += 4) {
+            const float *src = g->A + (size_t)(p0 + k) * lda;
+            float *d = dst + (size_t)k * SS__GEMM_MR;
+            int kn = kc - k < 4 ? kc - k : 4;
+            if (p0 + k + SS__GEMM_PF_ROWS + kn <= g->K)
+                for (u = 0; u < kn; u++)
+                    for (i = i0; i < i1; i += 16)
+                        SS__GEMM_PREFETCH(src + (SS__GEMM_PF_ROWS + u) * lda + i);
+            for (i = i0; i < ifull; i += SS__GEMM_MR, d += SS__GEMM_APANEL(kc)) {
+                if (kn == 4 && SS__GEMM_MR < 8 && i + 8 <= g->M) {
+                    /* MR = 6: one 8-float move per slot instead of a 4- and a 2-float one. The
+                       2 extra floats land in the next slot, written right after; the last ones
+                       in the next group's first slot, or in the padding after the panel. */
+                    SS_MEMCPY(d, src + i, sizeof(float) * 8);
+                    SS_MEMCPY(d + SS__GEMM_MR, src + lda + i, sizeof(float) * 8);
+                    SS_MEMCPY(d + 2 * SS__GEMM_MR, src + 2 * lda + i, sizeof(float) * 8);
+                    SS_MEMCPY(d + 3 * SS__GEMM_MR, src + 3 * lda + i, sizeof(float) * 8);
+                } else {
+                    for (u = 0; u < kn; u++)
+                        SS_MEMCPY(d + u * SS__GEMM_MR, src + u * lda + i,
+                                  sizeof(float) * SS__GEMM_MR);
+                }
+            }
+            if (ifull < i1) /* the last micro-panel is partial: zero rows below i1 */
+                for (u = 0; u < kn; u++) {
+                    for (r = 0; r < i1 - ifull; r++)
+                        d[u * SS__GEMM_MR + r] = src[u * lda + (size_t)(ifull + r)];
+                    for (; r < SS__GEMM_MR; r++) d[u * SS__GEMM_MR + r] = 0.0f;
+                }
+        }
+    } else {
+        /* op(A)[i][p] = A[i][p]: each micro-panel is the transpose of MR rows of A */
+        for (i = i0; i < i1; i += SS__GEMM_MR, dst += SS__GEMM_APANEL(kc)) {
+            const float *src = g->A + (size_t)i * g->lda + p0;
+            int mr = i1 - i < SS__GEMM_MR ? i1 - i : SS__GEMM_MR;
+            k = 0;
+#if SS__GEMM_SIMD
+            if (mr == SS__GEMM_MR) { /* eight k at a time; fetch the next panel's rows */
+                const float *next =
+                    i + 2 * SS__GEMM_MR <= i1 ? src + (size_t)SS__GEMM_MR * g->lda : NULL;
+                k = kc / 8 * 8;
+                ss__gemm_transpose(src, g->lda, SS__GEMM_MR, k, dst, SS__GEMM_MR, next);
+            }
+#endif
+            for (; k < kc; k++) {
+                for (r = 0; r < mr; r++) dst[k * SS__GEMM_MR + r] = src[(size_t)r * g->lda + k];
+                for (; r < SS__GEMM_MR; r++) dst[k * SS__GEMM_MR + r] = 0.0f;
+            }
+        }
+    }
+}
+
+/* Pack rows [p0, p0+kc) x columns [j0, j1) of op(B), at most NB columns, into B micro-panels:
+   micro-panel q (at dst + q*BPANEL(kc)) holds op(B)[p0 + k][j0 + q*NR + c] at [k*NR + c], with
+   the columns of the last micro-panel that lie past j1 set to zero. */
+SS_PRIVATE void ss__gemm_pack_b(const ss__gemm_job *g, int p0, int kc, int j0, int j1,
+                                float *SS__GEMM_RESTRICT dst) {
+    int k, c, j;
+    if (!g->transB) {
+        /* op(B)[p][j] = B[p][j]: row p0+k of B holds this k's values side by side; read the
+           chunk's part of it once, left to right, and deal it out to the micro-panels */
+        for (k = 0; k < kc; k++) {
+            const float *src = g->B + (size_t)(p0 + k) * g->ldb;
+            float *d = dst + (size_t)k * SS__GEMM_NR;
+            if (p0 + k + SS__GEMM_PF_ROWS < g->K)
+                for (j = j0; j < j1; j += 16)
+                    SS__GEMM_PREFETCH(src + (size_t)SS__GEMM_PF_ROWS * g->ldb + j);
+            for (j = j0; j + SS__GEMM_NR <= j1; j += SS__GEMM_NR, d += SS__GEMM_BPANEL(kc))
+                SS_MEMCPY(d, src + j, sizeof(float) * SS__GEMM_NR);
+            if (j < j1) { /* the last micro-panel is partial: zero columns past j1 */
+                for (c = 0; c < j1 - j; c++) d[c] = src[j + c];
+                for (; c < SS__GEMM_NR; c++) d[c] = 0.0f;
+            }
+        }
+    } else {
+        /* op(B)[p][j] = B[j][p]: each micro-panel is the transpose of NR rows of B */
+        for (j = j0; j < j1; j += SS__GEMM_NR, dst += SS__GEMM_BPANEL(kc)) {
+            const float *src = g->B + (size_t)j * g->ldb + p0;
+            int nr = j1 - j < SS__GEMM_NR ? j1 - j : SS__GEMM_NR;
+            k = 0;
+#if SS__GEMM_SIMD
+            if (nr == SS__GEMM_NR) { /* eight k by eight columns at a time */
+                k = kc / 8 * 8;
+                for (c = 0; c < SS__GEMM_NR; c += 8)
+                    ss__gemm_transpose(src + (size_t)c * g->ldb, g->ldb, 8, k, dst + c,
+                                       SS__GEMM_NR, NULL);
+            }
+#endif
+            for (; k < kc; k++) {
+                for (c = 0; c < nr; c++) dst[k * SS__GEMM_NR + c] = src[(size_t)c * g->ldb + k];
+                for (; c < SS__GEMM_NR; c++) dst[k * SS__GEMM_NR + c] = 0.0f;
+            }
+        }
+    }
+}
+
+#if SS__GEMM_SIMD
+/* The micro-kernel: acc = a * b for an A micro-panel a (kc x MR) and a B micro-panel b
+   (kc x NR), then c = alpha*acc + beta*c on the MR x NR block at c (row stride ldc); with
+   load_c == 0 the block is not read: c = alpha*acc. Row r of acc is c<r>0, c<r>1. */
+SS_PRIVATE SS__GEMM_NOINLINE void ss__gemm_kernel(int kc, const float *SS__GEMM_RESTRICT a,
+                                                  const float *SS__GEMM_RESTRICT b, float alpha,
+                                                  float beta, int load_c,
+                                                  float *SS__GEMM_RESTRICT c, int ldc) {
+#define SS__GEMM_PREFETCH_C(r)                                                                     \
+    _mm_prefetch((const char *)(c + (size_t)(r) * ldc), _MM_HINT_T0);                              \
+    _mm_prefetch((const char *)(c + (size_t)(r) * ldc + SS__GEMM_VLEN), _MM_HINT_T0);              \
+    _mm_prefetch((const char *)(c + (size_t)(r) * ldc + SS__GEMM_NR - 1), _MM_HINT_T0);
+#define SS__GEMM_DECLARE(r) ss__gemm_vec c##r##0 = SS__GEMM_VZERO(), c##r##1 = SS__GEMM_VZERO();
+#define SS__GEMM_UPDATE(r)                                                                         \
+    va = SS__GEMM_VSET1(a[r]);                                                                     \
+    c##r##0 = SS__GEMM_VFMA(va, b0, c##r##0);                                                      \
+    c##r##1 = SS__GEMM_VFMA(va, b1, c##r##1);
+#define SS__GEMM_STORE(r)                                                                          \
+    {                                                                                              \
+        float *cr = c + (size_t)(r) * ldc;                                                         \
+        if (load_c) {                                                                              \
+            SS__GEMM_VSTORE(cr, SS__GEMM_VFMA(va, c##r##0, SS__GEMM_VMUL(vb, SS__GEMM_VLOAD(cr))));\
+            SS__GEMM_VSTORE(cr + SS__GEMM_VLEN,                                                    \
+                            SS__GEMM_VFMA(va, c##r##1,                                             \
+                                          SS__GEMM_VMUL(vb, SS__GEMM_VLOAD(cr + SS__GEMM_VLEN)))); \
+        } else {                                                                                   \
+            SS__GEMM_VSTORE(cr, SS__GEMM_VMUL(va, c##r##0));                                       \
+            SS__GEMM_VSTORE(cr + SS__GEMM_VLEN, SS__GEMM_VMUL(va, c##r##1));                       \
+        }                                                                                          \
+    }
+    ss__gemm_vec b0, b1, va, vb;
+    int k;
+    /* ask for the C block now: it is needed only after the k loop, which hides the latency */
+    SS__GEMM_ROWS(SS__GEMM_PREFETCH_C)
+    SS__GEMM_ROWS(SS__GEMM_DECLARE)
+    for (k = 0; k < kc; k++) { /* acc += a[k][.]^T b[k][.], one rank-1 update per k */
+        b0 = SS__GEMM_VLOAD(b);
+        b1 = SS__GEMM_VLOAD(b + SS__GEMM_VLEN);
+        SS__GEMM_ROWS(SS__GEMM_UPDATE)
+        a += SS__GEMM_MR;
+        b += SS__GEMM_NR;
+    }
+    va = SS__GEMM_VSET1(alpha);
+    vb = SS__GEMM_VSET1(beta);
+    SS__GEMM_ROWS(SS__GEMM_STORE)
+#undef SS__GEMM_PREFETCH_C
+#undef SS__GEMM_DECLARE
+#undef SS__GEMM_UPDATE
+#undef SS__GEMM_STORE
+}
+#else
+/* The portable micro-kernel, same contract. One array per row of accumulators and the column
+   loop innermost: the shape that gcc and clang both turn into vector code at -O2. */
+SS_PRIVATE SS__GEMM_NOINLINE void ss__gemm_kernel(int kc, const float *SS__GEMM_RESTRICT a,
+                                                  const float *SS__GEMM_RESTRICT b, float alpha,
+                                                  float beta, int load_c,
+                                                  float *SS__GEMM_RESTRICT c, int ldc) {
+    float acc0[SS__GEMM_NR], acc1[SS__GEMM_NR], acc2[SS__GEMM_NR], acc3[SS__GEMM_NR];
+    float *acc[SS__GEMM_MR];
+    int k, r, j;
+    acc[0] = acc0, acc[1] = acc1, acc[2] = acc2, acc[3] = acc3;
+    for (j = 0; j < SS__GEMM_NR; j++) acc0[j] = acc1[j] = acc2[j] = acc3[j] = 0.0f;
+    for (k = 0; k < kc; k++) {
+        const float a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+        for (j = 0; j < SS__GEMM_NR; j++) {
+            const float bj = b[j];
+            acc0[j] += a0 * bj;
+            acc1[j] += a1 * bj;
+            acc2[j] += a2 * bj;
+            acc3[j] += a3 * bj;
+        }
+        a += SS__GEMM_MR;
+        b += SS__GEMM_NR;
+    }
+    for (r = 0; r < SS__GEMM_MR; r++) {
+        float *cr = c + (size_t)r * ldc;
+        if (load_c)
+            for (j = 0; j < SS__GEMM_NR; j++) cr[j] = alpha * acc[r][j] + beta * cr[j];
+        else
+            for (j = 0; j < SS__GEMM_NR; j++) cr[j] = alpha * acc[r][j];
+    }
+}
+#endif
+
+/* One output tile, rows [i0, i1) x columns [j0, j1) of C, with the whole K loop. i0 and j0 are
+   multiples of MR and NR; so are i1 and j1 unless they equal M or N; i1 - i0 <= MC. */
+SS_PRIVATE void ss__gemm_tile(const ss__gemm_job *g, int i0, int i1, int j0, int j1) {
+    float abuf_mem[SS__GEMM_MC / SS__GEMM_MR * SS__GEMM_APANEL(SS__GEMM_KC) + 16];
+    float bbuf_mem[SS__GEMM_NB / SS__GEMM_NR * SS__GEMM_BPANEL(SS__GEMM_KC) + 16];
+    float cbuf_mem[SS__GEMM_MR * SS__GEMM_NR + 16];
+    float *abuf = ss__gemm_align64(abuf_mem);
+    float *bbuf = ss__gemm_align64(bbuf_mem);
+    float *cbuf = ss__gemm_align64(cbuf_mem);
+    int p0, jc, jr, ir, r;
+    SS_ASSERT(i1 - i0 <= SS__GEMM_MC);
+    for (p0 = 0; p0 < g->K; p0 += SS__GEMM_KC) {
+        int kc = g->K - p0 < SS__GEMM_KC ? g->K - p0 : SS__GEMM_KC;
+        int load_c = p0 > 0 || g->beta != 0.0f; /* beta on the first K block only */
+        float beta = p0 > 0 ? 1.0f : g->beta;
+        ss__gemm_pack_a(g, i0, i1, p0, kc, abuf);
+        for (jc = j0; jc < j1; jc += SS__GEMM_NB) {
+            int jn = j1 - jc < SS__GEMM_NB ? j1 : jc + SS__GEMM_NB;
+            ss__gemm_pack_b(g, p0, kc, jc, jn, bbuf);
+            for (jr = jc; jr < jn; jr += SS__GEMM_NR) {
+                const float *bpanel = bbuf + (size_t)((jr - jc) / SS__GEMM_NR) * SS__GEMM_BPANEL(kc);
+                int nr = jn - jr < SS__GEMM_NR ? jn - jr : SS__GEMM_NR;
+                for (ir = i0; ir < i1; ir += SS__GEMM_MR) {
+                    const float *apanel =
+                        abuf + (size_t)((ir - i0) / SS__GEMM_MR) * SS__GEMM_APANEL(kc);
+                    int mr = i1 - ir < SS__GEMM_MR ? i1 - ir : SS__GEMM_MR;
+                    int edge = mr < SS__GEMM_MR || nr < SS__GEMM_NR;
+                    float *c = g->C + (size_t)ir * g->ldc + jr, *dst = c;
+                    int ldd = g->ldc;
+                    if (edge) { /* run the same kernel on a full-size copy of the block */
+                        dst = cbuf;
+                        ldd = SS__GEMM_NR;
+                        if (load_c) {
+                            SS_MEMSET(cbuf, 0, sizeof(float) * SS__GEMM_MR * SS__GEMM_NR);
+                            for (r = 0; r < mr; r++)
+                                SS_MEMCPY(cbuf + r * SS__GEMM_NR, c + (size_t)r * g->ldc,
+                                          sizeof(float) * (size_t)nr);
+                        }
+                    }
+                    ss__gemm_kernel(kc, apanel, bpanel, g->alpha, beta, load_c, dst, ldd);
+                    if (edge)
+                        for (r = 0; r < mr; r++)
+                            SS_MEMCPY(c + (size_t)r * g->ldc, cbuf + r * SS__GEMM_NR,
+                                      sizeof(float) * (size_t)nr);
+                }
+            }
+        }
+    }
+}
+
+/* The tile grid for `threads` threads: nbm row blocks x nbn column blocks, counted in whole
+   micro-panels (pm of MR rows, pn of NR columns) and as equal as possible. Start from the
+   largest tiles the buffers allow; with several threads, cut the longer side of the tiles
+   until the threads have enough of them. */
+SS_PRIVATE void ss__gemm_grid(int M, int N, int threads, int *nbm, int *nbn) {
+    int pm = (M + SS__GEMM_MR - 1) / SS__GEMM_MR, pn = (N + SS__GEMM_NR - 1) / SS__GEMM_NR;
+    int bm = (pm + SS__GEMM_MC / SS__GEMM_MR - 1) / (SS__GEMM_MC / SS__GEMM_MR);
+    int bn = (pn + SS__GEMM_NC / SS__GEMM_NR - 1) / (SS__GEMM_NC / SS__GEMM_NR);
+    while (threads > 1 &&
+           (bm * bn < 2 * threads || (bm * bn % threads != 0 && bm * bn < 8 * threads))) {
+        int rows = pm / bm * SS__GEMM_MR, cols = pn / bn * SS__GEMM_NR;
+        int can_m = pm / (bm + 1) * SS__GEMM_MR >= SS__GEMM_MC_MIN;
+        int can_n = pn / (bn + 1) * SS__GEMM_NR >= SS__GEMM_NC_MIN;
+        if (can_m && (rows >= cols || !can_n))
+            bm++;
+        else if (can_n)
+            bn++;
+        else
+            break;
+    }
+    *nbm = bm;
+    *nbn = bn;
+}
+
+/* Compute every tile of an nbm x nbn grid (nbm large enough that no tile exceeds MC rows),
+   spread over the OpenMP threads. Row blocks vary fastest, so the tiles being computed at one
+   time share a column block of B. */
+SS_PRIVATE void ss__gemm_run(const ss__gemm_job *g, int nbm, int nbn) {
+    int pm = (g->M + SS__GEMM_MR - 1) / SS__GEMM_MR, pn = (g->N + SS__GEMM_NR - 1) / SS__GEMM_NR;
+    int ntiles = nbm * nbn, t;
+    SS__OMP(parallel for schedule(dynamic, 1)
+            if(ntiles > 1 && (double)g->M * g->N * g->K >= SS__GEMM_PAR_WORK))
+    for (t = 0; t < ntiles; t++) {
+        int bi = t % nbm, bj = t / nbm;
+        int i0 = (int)((size_t)pm * (size_t)bi / (size_t)nbm) * SS__GEMM_MR;
+        int i1 = (int)((size_t)pm * (size_t)(bi + 1) / (size_t)nbm) * SS__GEMM_MR;
+        int j0 = (int)((size_t)pn * (size_t)bj / (size_t)nbn) * SS__GEMM_NR;
+        int j1 = (int)((size_t)pn * (size_t)(bj + 1) / (size_t)nbn) * SS__GEMM_NR;
+        ss__gemm_tile(g, i0, i1 < g->M ? i1 : g->M, j0, j1 < g->N ? j1 : g->N);
+    }
+}
+
+/* C = alpha*op(A)*op(B) + beta*C, row-major. op(A) is M x K (A stored K x M when transA),
+   op(B) is K x N (B stored N x K when transB), C is M x N with row stride ldc. */
 SS_PRIVATE void ss__gemm_blocked(int transA, int transB, int M, int N, int K, float alpha,
                                  const float *A, int lda, const float *B, int ldb, float beta,
                                  float *C, int ldc) {
-    int i;
-    SS__OMP(parallel for schedule(static))
-    for (i = 0; i < M; i++) {
-        float *c = C + (size_t)i * ldc;
-        int j, p;
-        for (j = 0; j < N; j++) c[j] = beta == 0.0f ? 0.0f : beta * c[j];
-        for (p = 0; p < K; p++) {
-            float a = alpha * SS__OP(A, transA, lda, i, p);
-            for (j = 0; j < N; j++) c[j] += a * SS__OP(B, transB, ldb, p, j);
-        }
-    }
+    ss__gemm_job job;
+    int threads = 1, nbm, nbn;
+    SS_ASSERT(M > 0 && N > 0 && K > 0 && alpha != 0.0f); /* ss_gemm_builtin handled the rest */
+    job.transA = transA, job.transB = transB;
+    job.M = M, job.N = N, job.K = K;
+    job.alpha = alpha, job.beta = beta;
+    job.A = A, job.B = B, job.C = C;
+    job.lda = lda, job.ldb = ldb, job.ldc = ldc;
+#ifdef _OPENMP
+    threads = omp_get_max_threads(); /* 1 inside a parallel region unless nesting is on */
+#endif
+    ss__gemm_grid(M, N, threads, &nbm, &nbn);
+    ss__gemm_run(&job, nbm, nbn);
 }
 
 /* C = beta*C for the degenerate products (K == 0 or alpha == 0); beta == 0 writes zeros. */
@@ -3537,63 +4105,6 @@ SS_API void ss_model_backward(ss_model *model, float grad_scale) {
 
 /* ---- UTF-8 ---- */
 
-/* Decode one well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing
-   above U+10FFFF) from s[0..n): its length 1..4 and *cp, or 0 when the bytes are not one. */
-SS_PRIVATE size_t ss__tok_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
-    uint32_t c = s[0], min;
-    size_t len, i;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) len = 2, c &= 0x1F, min = 0x80;
-    else if ((c & 0xF0) == 0xE0) len = 3, c &= 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, c &= 0x07, min = 0x10000;
-    else return 0;
-    if (n < len) return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-    *cp = c;
-    return len;
-}
-
-/* The next code point of untrusted text, advancing *p: a byte that does not start a well-formed
-   sequence reads as U+FFFD and only that byte is consumed (so no valid character after it is
-   lost; BERT's clean-up drops U+FFFD anyway). */
-SS_PRIVATE uint32_t ss__tok_utf8_next(const unsigned char **p, const unsigned char *end) {
-    uint32_t cp;
-    size_t len = ss__tok_utf8_decode(*p, (size_t)(end - *p), &cp);
-    *p += len ? len : 1;
-    return len ? cp : 0xFFFD;
-}
-
-/* Encode cp (a scalar value) into out; returns 1..4. */
-SS_PRIVATE int ss__tok_utf8_encode(uint32_t cp, unsigned char *out) {
-    if (cp < 0x80) {
-        out[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (unsigned char)(0xC0 | (cp >> 6));
-        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (unsigned char)(0xE0 | (cp >> 12));
-        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (unsigned char)(0xF0 | (cp >> 18));
-    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* FNV-1a, 32 bits: the hash of vocabulary tokens and of the trainer's strings. */
 SS_PRIVATE uint32_t ss__fnv1a(const void *data, size_t n) {
     const unsigned char *p = (const unsigned char *)data;
@@ -4389,7 +4900,7 @@ SS_PRIVATE void ss__scan_add(ss__scan *s, uint32_t cp, unsigned ccc) {
     unsigned char bytes[4];
     int len, pos, i;
     if (s->n_total++ >= SS_TOKENIZER_MAX_WORD_CHARS) return;
-    len = ss__tok_utf8_encode(cp, bytes);
+    len = (int)ss__utf8_encode(cp, bytes);
     pos = s->n;
     if (ccc)
         while (pos > s->run_start && s->ccc[pos - 1] > ccc) pos--;
@@ -4453,7 +4964,7 @@ SS_PRIVATE int ss__sigma_is_final(const ss__scan *s, const unsigned char *p) {
         uint32_t cp;
         unsigned kind;
         if (*p == '[' && s->specials && ss__match_special(s->tok, p, s->end, &skip) >= 0) return 1;
-        cp = ss__tok_utf8_next(&p, s->end);
+        cp = ss__utf8_next(&p, s->end);
         kind = ss__uc_class(cp) & 7;
         if (kind == SS__UC_DROP) continue; /* gone before lowercasing */
         if (kind == SS__UC_SPACE || ss__is_cjk(cp)) return 1;
@@ -4536,7 +5047,7 @@ SS_PRIVATE void ss__scan_text(ss__scan *s, const char *text, size_t len) {
             continue;
         }
         {
-            uint32_t cp = ss__tok_utf8_next(&p, end);
+            uint32_t cp = ss__utf8_next(&p, end);
             ss__scan_code_point(s, cp, p);
         }
     }
@@ -4567,7 +5078,7 @@ SS_PRIVATE ss_result ss__tokenizer_parse(ss_tokenizer *tok, char *text, size_t l
         size_t line_start = i;
         while (i < len && u[i] != '\n' && u[i] != '\r') {
             uint32_t cp;
-            size_t n = u[i] < 0x80 ? 1 : ss__tok_utf8_decode(u + i, len - i, &cp);
+            size_t n = u[i] < 0x80 ? 1 : ss__utf8_decode(u + i, len - i, &cp);
             if (u[i] == 0 || n == 0) {
                 ss_result r = ss__fail(SS_ERR_FORMAT, "%s:%zu: %s at byte %zu", src, line,
                                        u[i] ? "invalid UTF-8" : "NUL byte", i);
@@ -5280,7 +5791,7 @@ SS_API ss_result ss_vocab_trainer_train(ss_vocab_trainer *tr, ss_tokenizer *out)
             const unsigned char *c = p;
             size_t index;
             long found;
-            ss__tok_utf8_next(&p, end);
+            ss__utf8_next(&p, end);
             found = ss__strtab_find(&chars, (const char *)c, (size_t)(p - c), ss__fnv1a(c, (size_t)(p - c)));
             if (found < 0) {
                 r = ss__strtab_add(&chars, (const char *)c, (size_t)(p - c), ss__fnv1a(c, (size_t)(p - c)), &index);
@@ -5297,7 +5808,7 @@ SS_API ss_result ss_vocab_trainer_train(ss_vocab_trainer *tr, ss_tokenizer *out)
         r = ss__fail(SS_ERR_NOMEM, "vocab trainer: no memory for the alphabet");
     if (r == SS_OK) {
         for (i = 0; i < chars.count; i++) {
-            ss__tok_utf8_decode((const unsigned char *)chars.bytes + chars.entries[i].offset,
+            ss__utf8_decode((const unsigned char *)chars.bytes + chars.entries[i].offset,
                                 chars.entries[i].length, &alphabet[i].cp);
             alphabet[i].count = chars.entries[i].value;
             alphabet[i].id = alphabet[i].cont_id = -1;
@@ -5315,7 +5826,7 @@ SS_API ss_result ss_vocab_trainer_train(ss_vocab_trainer *tr, ss_tokenizer *out)
     }
     for (i = 0; i < n_chars && r == SS_OK; i++) {
         unsigned char u[4];
-        r = ss__bpe_token(&b, (const char *)u, (size_t)ss__tok_utf8_encode(alphabet[i].cp, u), &alphabet[i].id);
+        r = ss__bpe_token(&b, (const char *)u, (size_t)ss__utf8_encode(alphabet[i].cp, u), &alphabet[i].id);
     }
     if (r == SS_OK && (!(b.sym = (int32_t *)ss__malloc((n_sym + 1) * sizeof(int32_t))) ||
                        !(b.word_at = (size_t *)ss__malloc((words->count + 1) * sizeof(size_t))) ||
@@ -5328,7 +5839,7 @@ SS_API ss_result ss_vocab_trainer_train(ss_vocab_trainer *tr, ss_tokenizer *out)
         int kept = 1;
         b.word_at[w] = n_sym;
         while (p < end && kept) {
-            ss__char_count *c = ss__find_char(alphabet, n_chars, ss__tok_utf8_next(&p, end));
+            ss__char_count *c = ss__find_char(alphabet, n_chars, ss__utf8_next(&p, end));
             if (c) b.sym[n_sym + len++] = (int32_t)(c - alphabet);
             else kept = 0; /* a character outside the alphabet: the word is left out */
         }
@@ -5339,7 +5850,7 @@ SS_API ss_result ss_vocab_trainer_train(ss_vocab_trainer *tr, ss_tokenizer *out)
     for (i = 0; i < n_chars && r == SS_OK; i++)
         if (alphabet[i].cont_id == 0) {
             unsigned char u[6] = {'#', '#'};
-            r = ss__bpe_token(&b, (const char *)u, 2 + (size_t)ss__tok_utf8_encode(alphabet[i].cp, u + 2),
+            r = ss__bpe_token(&b, (const char *)u, 2 + (size_t)ss__utf8_encode(alphabet[i].cp, u + 2),
                               &alphabet[i].cont_id);
         }
     for (w = 0; w < words->count && r == SS_OK; w++) { /* alphabet indices -> token ids */
@@ -5417,59 +5928,6 @@ SS_API ss_result ss_vocab_trainer_train(ss_vocab_trainer *tr, ss_tokenizer *out)
 
 #define SS__JSON_NONE ((size_t)-1)   /* "no item" in the parser's child links */
 #define SS__JSON_MAX_NUMBER 256      /* longest number literal accepted, in characters */
-
-/* Decode one UTF-8 sequence from s[0..n): its length (1 to 4) and *cp, or 0 when the bytes are
-   not well-formed UTF-8 as RFC 3629 defines it: no overlong forms, no surrogates U+D800..DFFF,
-   nothing above U+10FFFF, no missing or stray continuation bytes. */
-SS_PRIVATE size_t ss__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
-    uint32_t c = s[0], min;
-    size_t len, i;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) { /* C0 and C1 could only start overlong forms */
-        len = 2, c &= 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, c &= 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) { /* F5..FF would pass U+10FFFF */
-        len = 4, c &= 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len) return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-    *cp = c;
-    return len;
-}
-
-/* Encode code point cp (<= U+10FFFF, not a surrogate) as UTF-8 into out; returns its length. */
-SS_PRIVATE size_t ss__utf8_encode(uint32_t cp, unsigned char *out) {
-    if (cp < 0x80) {
-        out[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (unsigned char)(0xC0 | (cp >> 6));
-        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (unsigned char)(0xE0 | (cp >> 12));
-        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (unsigned char)(0xF0 | (cp >> 18));
-    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 4;
-}
 
 /* Make room for need elements of elem bytes in a realloc'd array, at least doubling so appends
    are amortised O(1). Returns the (possibly moved) array and updates *cap, or returns NULL and

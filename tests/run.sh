@@ -13,28 +13,37 @@ ARCH=${ARCH:--march=native}
 OUT=build/test
 mkdir -p "$OUT"
 WARN="-std=c99 -Wall -Wextra -pedantic -Werror"
-pass=0
-fail=0
-failed=()
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)} # steps run side by side, JOBS at a time
+export OMP_WAIT_POLICY=PASSIVE                 # idle OpenMP threads sleep: steps share the cores
+names=()
+start=$(date +%s)
+rm -rf "$OUT/status"
+mkdir -p "$OUT/status"
 
-step() { # step NAME COMMAND...: run, log to $OUT/NAME.log, count
-    local name=$1 log="$OUT/${1//\//_}.log"
+step() { # step NAME COMMAND...: run in the background, log to $OUT/NAME.log, record pass or fail
+    local name=$1 key=${1//\//_}
     shift
-    if "$@" >"$log" 2>&1; then
-        pass=$((pass + 1))
-        printf 'PASS %s\n' "$name"
-    else
-        fail=$((fail + 1))
-        failed+=("$name")
-        printf 'FAIL %s (log: %s)\n' "$name" "$log"
-        tail -n 25 "$log" | sed 's/^/    /'
-    fi
+    names+=("$name")
+    (if "$@" >"$OUT/$key.log" 2>&1; then echo pass; else echo fail; fi) >"$OUT/status/$key" &
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
 }
+barrier() { wait; } # the steps after this one use what the steps before it built
 
-build_run() { # build_run NAME CC FLAGS LIBS SRC [ENV...]: compile one test and run it
-    local name=$1 cc=$2 flags=$3 libs=$4 src=$5
+# Each build runs its tests in a folder of its own (the tests write scratch files under
+# build/test/), so the same test of two builds never shares a file while they run side by side.
+ROOT=$(pwd)
+bash tests/ref/get_bert_vocab.sh >"$OUT/get_bert_vocab.log" 2>&1 || true # the tokenizer's parity data
+for tag in gcc clang omp san cblas; do
+    mkdir -p "$OUT/run-$tag/build/test"
+    ln -sfn "$ROOT/configs" "$OUT/run-$tag/configs"
+    ln -sfn "$ROOT/tests" "$OUT/run-$tag/tests"
+    [ -f build/bert-vocab.txt ] && ln -sf "$ROOT/build/bert-vocab.txt" "$OUT/run-$tag/build/bert-vocab.txt"
+done
+
+build_run() { # build_run NAME CC FLAGS LIBS SRC [ENV...]: compile one test, run it in its build's folder
+    local name=$1 cc=$2 flags=$3 libs=$4 src=$5 dir="$OUT/run-${1%%-*}"
     shift 5
-    $cc $flags -o "$OUT/$name" "$src" $libs && env "$@" "$OUT/$name"
+    $cc $flags -o "$OUT/$name" "$src" $libs && (cd "$dir" && env "$@" "$ROOT/$OUT/$name")
 }
 
 TESTS=$(ls tests/test_*.c)
@@ -51,6 +60,7 @@ for t in $TESTS; do
         "-lm" "$t" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 done
 
+barrier
 # The gradient checks must be able to fail: with --mutate every dout reaching a backward is
 # scaled by 1.01, and the finite-difference checks have to catch it.
 for n in test_layers_grad test_attention test_model; do
@@ -96,6 +106,7 @@ for e in examples/*.c; do
     step "example/$n" sh -c "gcc $WARN -O2 $ARCH -o $OUT/$n $e -lm && $OUT/$n"
 done
 step "tool/build" sh -c "gcc $WARN -O2 $ARCH -fopenmp -o $OUT/ss tools/ss.c tools/common.c tools/cmd_*.c -lm"
+barrier
 step "tool/version" sh -c "$OUT/ss version | grep -q '^subspace '"
 step "tool/help" sh -c "$OUT/ss help | grep -q 'bench'"
 step "tool/unknown-command" sh -c "$OUT/ss frobnicate 2>&1 | grep -q 'unknown command' && { $OUT/ss frobnicate 2>/dev/null; test \$? -eq 2; }"
@@ -119,7 +130,23 @@ for c in mha_rope_baseline:14121984 best_mla:13286976 best_mla-o:13090368; do
 done
 step "tool/params-bad-config" sh -c "$OUT/ss params tests/compile/impl.c 2>&1 | grep -q 'impl.c:1:'"
 
-printf '\n'
+barrier
+pass=0
+fail=0
+failed=()
+for name in "${names[@]}"; do
+    key=${name//\//_}
+    if [ "$(cat "$OUT/status/$key" 2>/dev/null)" = pass ]; then
+        pass=$((pass + 1))
+        printf 'PASS %s\n' "$name"
+    else
+        fail=$((fail + 1))
+        failed+=("$name")
+        printf 'FAIL %s (log: %s)\n' "$name" "$OUT/$key.log"
+        tail -n 25 "$OUT/$key.log" | sed 's/^/    /'
+    fi
+done
+printf '\n%d steps in %d s, %d at a time\n' "${#names[@]}" $(($(date +%s) - start)) "$JOBS"
 if [ "$fail" -gt 0 ]; then printf 'failed: %s\n' "${failed[*]}"; fi
 printf '%d passed, %d failed\n' "$pass" "$fail"
 [ "$fail" -eq 0 ]

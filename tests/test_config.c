@@ -8,8 +8,6 @@
 #include "../subspace.h"
 #include "test_util.h"
 
-static int detail_has(const char *needle) { return strstr(ss_last_error_detail(), needle) != NULL; }
-
 static void write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "wb");
     if (!f) exit(2);

@@ -122,6 +122,50 @@ static void thread_invariance(void) {
 #endif
 }
 
+/* Why the bits cannot depend on the thread count: the built-in kernel gives the same bits for
+   any tile grid (the grid is what follows the thread count), so grids run directly through
+   ss__gemm_run must all equal the default. */
+static void grid_invariance(void) {
+    static const int cases[][5] = {/* tA, tB, M, N, K */
+                                   {0, 1, 300, 200, 600}, {1, 0, 97, 1030, 300},
+                                   {1, 1, 61, 77, 513},   {0, 0, 599, 40, 3}};
+    ss_rng rng;
+    int s, same = 1, grids = 0;
+    char name[96];
+    ss_rng_seed(&rng, 11);
+    for (s = 0; s < 4; s++) {
+        int tA = cases[s][0], tB = cases[s][1], M = cases[s][2], N = cases[s][3], K = cases[s][4];
+        int lda = tA ? M : K, ldb = tB ? K : N, bm, bn;
+        int pm = (M + SS__GEMM_MR - 1) / SS__GEMM_MR, pn = (N + SS__GEMM_NR - 1) / SS__GEMM_NR;
+        int bm_min = (pm + SS__GEMM_MC / SS__GEMM_MR - 1) / (SS__GEMM_MC / SS__GEMM_MR);
+        size_t na = (size_t)(tA ? K : M) * lda, nb = (size_t)(tB ? N : K) * ldb, nc = (size_t)M * N;
+        float *A = test_alloc(na), *B = test_alloc(nb), *C0 = test_alloc(nc);
+        float *C1 = test_alloc(nc), *C2 = test_alloc(nc);
+        ss__gemm_job job;
+        test_fill(A, na, &rng, -1, 1);
+        test_fill(B, nb, &rng, -1, 1);
+        test_fill(C0, nc, &rng, -1, 1);
+        memcpy(C1, C0, nc * sizeof(float));
+        ss_gemm_builtin(tA, tB, M, N, K, 0.75f, A, lda, B, ldb, 0.5f, C1, N);
+        job.transA = tA, job.transB = tB, job.M = M, job.N = N, job.K = K;
+        job.alpha = 0.75f, job.beta = 0.5f, job.A = A, job.B = B, job.C = C2;
+        job.lda = lda, job.ldb = ldb, job.ldc = N;
+        for (bm = bm_min; bm <= pm; bm += bm < bm_min + 3 ? 1 : pm / 3 + 1)
+            for (bn = 1; bn <= pn; bn += bn < 3 ? 1 : pn / 3 + 1) {
+                memcpy(C2, C0, nc * sizeof(float));
+                ss__gemm_run(&job, bm, bn);
+                grids++;
+                if (memcmp(C1, C2, nc * sizeof(float)) != 0) {
+                    printf("  grid %dx%d differs (M=%d N=%d K=%d)\n", bm, bn, M, N, K);
+                    same = 0;
+                }
+            }
+        free(A), free(B), free(C0), free(C1), free(C2);
+    }
+    sprintf(name, "builtin gemm: %d tile grids give the default grid's bits", grids);
+    test_true(same && grids > 20, name);
+}
+
 /* Under SS_USE_CBLAS: the built-in kernel and OpenBLAS agree within 1e-5 relative. */
 static void cblas_agreement(void) {
 #ifdef SS_USE_CBLAS
@@ -156,6 +200,7 @@ int main(void) {
     sweep(ss_gemm_builtin, "ss_gemm_builtin"); /* ss_gemm is OpenBLAS here: test ours too */
 #endif
     thread_invariance();
+    grid_invariance();
     cblas_agreement();
     return test_summary("test_gemm");
 }

@@ -21,29 +21,7 @@
    backward starts from by 1.01: every "fd" check must then FAIL. */
 #include <stdlib.h>
 
-/* The failing allocator: call number fail_at (0-based) returns NULL; -1 never fails. */
-static long alloc_calls = 0, alloc_fail_at = -1, alloc_live = 0;
-static void *test_malloc(size_t n) {
-    void *p;
-    if (alloc_calls++ == alloc_fail_at) return NULL;
-    p = malloc(n);
-    if (p) alloc_live++;
-    return p;
-}
-static void *test_realloc(void *old, size_t n) {
-    void *p;
-    if (alloc_calls++ == alloc_fail_at) return NULL;
-    p = realloc(old, n);
-    if (p && !old) alloc_live++;
-    return p;
-}
-static void test_free(void *p) {
-    if (p) alloc_live--;
-    free(p);
-}
-#define SS_MALLOC(n) test_malloc(n)
-#define SS_REALLOC(p, n) test_realloc(p, n)
-#define SS_FREE(p) test_free(p)
+#include "test_alloc.h"
 #define SS_LM_CHUNK 5 /* several chunks and a ragged last one, even in tiny batches */
 #define SS_IMPLEMENTATION
 #include "../subspace.h"
@@ -72,13 +50,6 @@ static float grad_scale = 1.0f; /* 1.01 under --mutate */
 #define REF_RTOL 1e-4
 #define MAXR 64         /* rows (B*T) and widths of the reference buffers */
 #define MAXW 64
-
-static void arm_failure(long at) {
-    alloc_calls = 0;
-    alloc_fail_at = at;
-}
-
-static int detail_has(const char *needle) { return strstr(ss_last_error_detail(), needle) != NULL; }
 
 /* ---- configs and batches ----------------------------------------------------------------- */
 

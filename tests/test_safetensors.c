@@ -8,41 +8,12 @@
 #include <stdlib.h>
 #include <stdio.h>
 
-/* The failing allocator: call number fail_at (0-based) returns NULL; -1 never fails. */
-static long alloc_calls = 0, alloc_fail_at = -1, alloc_live = 0;
-static void *test_malloc(size_t n) {
-    void *p;
-    if (alloc_calls++ == alloc_fail_at) return NULL;
-    p = malloc(n);
-    if (p) alloc_live++;
-    return p;
-}
-static void *test_realloc(void *old, size_t n) {
-    void *p;
-    if (alloc_calls++ == alloc_fail_at) return NULL;
-    p = realloc(old, n);
-    if (p && !old) alloc_live++;
-    return p;
-}
-static void test_free(void *p) {
-    if (p) alloc_live--;
-    free(p);
-}
-#define SS_MALLOC(n) test_malloc(n)
-#define SS_REALLOC(p, n) test_realloc(p, n)
-#define SS_FREE(p) test_free(p)
+#include "test_alloc.h"
 #define SS_IMPLEMENTATION
 #include "../subspace.h"
 #include "test_util.h"
 
 #define DIR "build/test/"
-
-static void arm_failure(long at) {
-    alloc_calls = 0;
-    alloc_fail_at = at;
-}
-
-static int detail_has(const char *needle) { return strstr(ss_last_error_detail(), needle) != NULL; }
 
 static int file_exists(const char *path) {
     FILE *f = fopen(path, "rb");

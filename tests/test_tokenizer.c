@@ -14,29 +14,7 @@
 #include <sys/wait.h>
 #endif
 
-/* The failing allocator: call number fail_at (0-based) returns NULL; -1 never fails. */
-static long alloc_calls = 0, alloc_fail_at = -1, alloc_live = 0;
-static void *test_malloc(size_t n) {
-    void *p;
-    if (alloc_calls++ == alloc_fail_at) return NULL;
-    p = malloc(n);
-    if (p) alloc_live++;
-    return p;
-}
-static void *test_realloc(void *old, size_t n) {
-    void *p;
-    if (alloc_calls++ == alloc_fail_at) return NULL;
-    p = realloc(old, n);
-    if (p && !old) alloc_live++;
-    return p;
-}
-static void test_free(void *p) {
-    if (p) alloc_live--;
-    free(p);
-}
-#define SS_MALLOC(n) test_malloc(n)
-#define SS_REALLOC(p, n) test_realloc(p, n)
-#define SS_FREE(p) test_free(p)
+#include "test_alloc.h"
 #define SS_IMPLEMENTATION
 #include "../subspace.h"
 #include "test_util.h"
@@ -68,11 +46,6 @@ static int bert_vocab_ready(const char *what) {
     if (state == 2) test_true(0, "tests/ref/get_bert_vocab.sh produced the expected vocabulary (see build/test/get_bert_vocab.log)");
     else printf("SKIP %s: npm cannot reach its registry, no %s (see build/test/get_bert_vocab.log)\n", what, BERT_VOCAB);
     return 0;
-}
-
-static void arm_failure(long at) {
-    alloc_calls = 0;
-    alloc_fail_at = at;
 }
 
 static int detail_is(const char *want) {
@@ -824,7 +797,7 @@ static long unescape(const char *s, size_t n, char *out) {
             if (i + 2 >= n || s[i + 2] != '{') return -1;
             cp = strtoul(s + i + 3, &end, 16);
             if (*end != '}' || cp > 0x10FFFF) return -1;
-            len += (size_t)ss__tok_utf8_encode((uint32_t)cp, (unsigned char *)out + len);
+            len += (size_t)ss__utf8_encode((uint32_t)cp, (unsigned char *)out + len);
             i = (size_t)(end - s) + 1;
             break;
         }

@@ -70,6 +70,9 @@ TEST_FN float *test_alloc(size_t n) {
     return p;
 }
 
+/* Whether the last error detail mentions needle (a file, a key, a byte offset). */
+TEST_FN int detail_has(const char *needle) { return strstr(ss_last_error_detail(), needle) != NULL; }
+
 TEST_FN int test_summary(const char *file) {
     printf("%s: %d checks, %d failed\n", file, test_checks, test_failures);
     return test_failures ? 1 : 0;
