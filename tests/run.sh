@@ -5,7 +5,9 @@
 # UndefinedBehaviorSanitizer, and OpenBLAS (SS_USE_CBLAS) where libopenblas is installed (.ci/run
 # installs it). Then the compile matrix: C++, two translation units, SS_STATIC, SS_NO_STDIO,
 # allocator hooks, the examples and the `ss` tool. Each step prints PASS or FAIL; the last line is
-# "N passed, N failed" and the exit status is non-zero when anything failed.
+# "N passed, N failed" and the exit status is non-zero when anything failed. Steps run JOBS at a
+# time (default: the number of processors); each prints PASS or FAIL as it ends, and the logs of
+# the failed ones follow at the end.
 set -u
 cd "$(dirname "$0")/.."
 CC=${CC:-cc}
@@ -24,7 +26,9 @@ step() { # step NAME COMMAND...: run in the background, log to $OUT/NAME.log, re
     local name=$1 key=${1//\//_}
     shift
     names+=("$name")
-    (if "$@" >"$OUT/$key.log" 2>&1; then echo pass; else echo fail; fi) >"$OUT/status/$key" &
+    (if "$@" >"$OUT/$key.log" 2>&1; then r=PASS; else r=FAIL; fi
+     echo "$r" >"$OUT/status/$key"
+     printf '%s %s\n' "$r" "$name") & # a line as each step ends: progress while the matrix runs
     while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
 }
 barrier() { wait; } # the steps after this one use what the steps before it built
@@ -136,13 +140,12 @@ fail=0
 failed=()
 for name in "${names[@]}"; do
     key=${name//\//_}
-    if [ "$(cat "$OUT/status/$key" 2>/dev/null)" = pass ]; then
+    if [ "$(cat "$OUT/status/$key" 2>/dev/null)" = PASS ]; then
         pass=$((pass + 1))
-        printf 'PASS %s\n' "$name"
     else
         fail=$((fail + 1))
         failed+=("$name")
-        printf 'FAIL %s (log: %s)\n' "$name" "$OUT/$key.log"
+        printf '\nFAIL %s (log: %s)\n' "$name" "$OUT/$key.log"
         tail -n 25 "$OUT/$key.log" | sed 's/^/    /'
     fi
 done
