@@ -43,26 +43,12 @@ static float dout_scale = 1.0f; /* 1.01 under --mutate */
 
 typedef double (*objective_fn)(void *ctx);
 
-static double weighted_sum(const float *w, const float *out, size_t n) {
-    double s = 0.0;
-    size_t i;
-    for (i = 0; i < n; i++) s += (double)w[i] * (double)out[i];
-    return s;
-}
-
 /* The dout handed to backward: w, times 1.01 under --mutate. */
 static float *make_dout(const float *w, size_t n) {
     float *d = test_alloc(n);
     size_t i;
     for (i = 0; i < n; i++) d[i] = w[i] * dout_scale;
     return d;
-}
-
-static int all_finite(const float *x, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (!isfinite(x[i])) return 0;
-    return 1;
 }
 
 /* Print the largest |analytic - numeric| of a gradient check, to show the tolerance's margin. */

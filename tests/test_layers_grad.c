@@ -39,13 +39,6 @@ static void print_tol(const char *op, fd_tol t) {
            t.atol, t.rtol, ACCUM_ATOL, ACCUM_RTOL);
 }
 
-static double weighted_sum(const float *w, const float *out, size_t n) {
-    double s = 0.0;
-    size_t i;
-    for (i = 0; i < n; i++) s += (double)w[i] * (double)out[i];
-    return s;
-}
-
 static float *copy_of(const float *x, size_t n) {
     float *y = test_alloc(n);
     memcpy(y, x, n * sizeof(float));
@@ -99,13 +92,6 @@ static int check_accum(const char *name, const float *twice, const float *start,
     ok = check_tensor(name, twice, want, n, ACCUM_ATOL, ACCUM_RTOL);
     free(want);
     return ok;
-}
-
-static int all_finite(const float *x, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (!isfinite(x[i])) return 0;
-    return 1;
 }
 
 /* ---- embedding --------------------------------------------------------------------------- */

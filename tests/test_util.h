@@ -70,6 +70,23 @@ TEST_FN float *test_alloc(size_t n) {
     return p;
 }
 
+/* sum_i w_i * out_i in double: the scalar objective of the finite-difference checks, whose
+   gradient with respect to out is w. */
+TEST_FN double weighted_sum(const float *w, const float *out, size_t n) {
+    double s = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) s += (double)w[i] * (double)out[i];
+    return s;
+}
+
+/* 1 when no element is NaN or infinite. */
+TEST_FN int all_finite(const float *x, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
 /* Whether the last error detail mentions needle (a file, a key, a byte offset). */
 TEST_FN int detail_has(const char *needle) { return strstr(ss_last_error_detail(), needle) != NULL; }
 
