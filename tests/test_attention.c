@@ -41,8 +41,6 @@ static float dout_scale = 1.0f; /* 1.01 under --mutate */
 #define DROP_P 0.25f
 #define TMAX 64
 
-typedef double (*objective_fn)(void *ctx);
-
 /* The dout handed to backward: w, times 1.01 under --mutate. */
 static float *make_dout(const float *w, size_t n) {
     float *d = test_alloc(n);
@@ -67,20 +65,9 @@ static void to_float(float *dst, const double *src, size_t n) {
     for (i = 0; i < n; i++) dst[i] = (float)src[i];
 }
 
-/* num[i] = central difference of f in x[i]; x is restored exactly. The divisor is the step
-   actually taken in float. */
+/* num[i] = central difference of f in x[i], with this file's step. */
 static void fd_numeric(float *num, float *x, size_t n, objective_fn f, void *ctx) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float x0 = x[i], xp = x0 + FD_EPS, xm = x0 - FD_EPS;
-        double lp, lm;
-        x[i] = xp;
-        lp = f(ctx);
-        x[i] = xm;
-        lm = f(ctx);
-        x[i] = x0;
-        num[i] = (float)((lp - lm) / ((double)xp - (double)xm));
-    }
+    fd_central(num, x, n, FD_EPS, f, ctx);
 }
 
 /* q, k and v inside two buffers, laid out as the model's projections leave them.

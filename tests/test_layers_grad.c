@@ -23,8 +23,6 @@
 
 static float dout_scale = 1.0f; /* 1.01 under --mutate */
 
-typedef double (*objective_fn)(void *ctx);
-
 /* Finite-difference step and the tolerance of one op. */
 typedef struct fd_tol {
     float eps;
@@ -61,16 +59,7 @@ static int fd_check(const char *name, const float *analytic, float *x, size_t n,
     double maxdiff = 0.0, maxnum = 0.0;
     size_t i;
     int ok;
-    for (i = 0; i < n; i++) {
-        float x0 = x[i], xp = x0 + t.eps, xm = x0 - t.eps;
-        double lp, lm;
-        x[i] = xp;
-        lp = f(ctx);
-        x[i] = xm;
-        lm = f(ctx);
-        x[i] = x0;
-        num[i] = (float)((lp - lm) / ((double)xp - (double)xm));
-    }
+    fd_central(num, x, n, t.eps, f, ctx);
     ok = check_tensor(name, analytic, num, n, t.atol, t.rtol);
     for (i = 0; i < n; i++) {
         double d = fabs((double)analytic[i] - num[i]);

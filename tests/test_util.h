@@ -79,6 +79,25 @@ TEST_FN double weighted_sum(const float *w, const float *out, size_t n) {
     return s;
 }
 
+/* A scalar objective of the test's inputs, for finite differences. */
+typedef double (*objective_fn)(void *ctx);
+
+/* num[i] = central difference (f(x+eps) - f(x-eps)) / step of f in x[i], for every i; x is
+   restored exactly. The divisor is the step actually taken in float, not 2*eps. */
+TEST_FN void fd_central(float *num, float *x, size_t n, float eps, objective_fn f, void *ctx) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float x0 = x[i], xp = x0 + eps, xm = x0 - eps;
+        double lp, lm;
+        x[i] = xp;
+        lp = f(ctx);
+        x[i] = xm;
+        lm = f(ctx);
+        x[i] = x0;
+        num[i] = (float)((lp - lm) / ((double)xp - (double)xm));
+    }
+}
+
 /* 1 when no element is NaN or infinite. */
 TEST_FN int all_finite(const float *x, size_t n) {
     size_t i;
