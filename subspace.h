@@ -87,12 +87,15 @@
                    >>dropout >>crossentropy
    6. >>layers     attention and FFN layers: >>mha >>mla >>mlao >>ffn
    7. >>model      config, parameter registry under PyTorch names, encoder forward/backward, heads
+   8. >>train      AdamW, LR schedules, gradient clipping, MLM masking, data sets (text, TSV, token
+                   cache), sampler, padded batches, optimizer state:
+                   >>adamw >>schedule >>clip >>masking >>dataset >>sampler >>optimizer state
    9. >>tokenizer  BERT-compatible WordPiece: vocab.txt, basic tokenization with generated Unicode
                    tables, encode (pairs, truncation, padding), decode, a WordPiece vocab trainer
    10. >>json      strict RFC 8259 reader with byte offsets in every error, and a writer
        >>safetensors  reader (header only at open, one tensor at a time; F32/F16/BF16/F8) and writer
        >>checkpoint   seed config files, model checkpoints as safetensors
-   (8. training, 11. SVD: later releases)
+   (11. SVD: a later release)
 
    RECENT CHANGES
    ==============
@@ -862,6 +865,191 @@ SS_API void ss_model_forward(ss_model *model, ss_model_stats *stats, const int *
    parameter gradients accumulate (ss_model_zero_grad once per step). Needs a forward with
    targets (or labels) just before, on the same model. Never allocates, never fails. */
 SS_API void ss_model_backward(ss_model *model, float grad_scale);
+
+// >>train =========================================================================================
+// 8. Training: what a training loop needs around ss_model_forward / ss_model_backward. AdamW, the
+//    learning-rate schedule, global-norm gradient clipping, MLM masking (SPEC 2.2), data sets of
+//    token sequences read from plain text, WikiText raw files and GLUE TSV files, a binary token
+//    cache, a shuffling sampler and padded batches. Gradient accumulation is ss_model_backward's
+//    grad_scale (each micro-batch's kept rows over the step's total). Every function here is
+//    deterministic: the same inputs give the same bits for any thread count.
+//    (The tokenizer and safetensors types come in sections 9 and 10; here they are used by
+//    pointer through their struct tags.)
+
+struct ss_tokenizer;
+struct ss_safetensors;
+
+/* AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization"), in the order in which
+   torch.optim.AdamW applies it, for every tensor of a registry, with t the 1-based step number:
+     p -= lr * weight_decay * p            decoupled decay; skipped for SS_PARAM_NO_DECAY tensors
+     m  = beta1 * m + (1 - beta1) * g
+     v  = beta2 * v + (1 - beta2) * g^2
+     p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+   No decay on biases and RMSNorm gains (the model registers them SS_PARAM_NO_DECAY). The seed's
+   HF Trainer decided this with a name filter whose patterns changed between transformers versions,
+   so its runs may have decayed the gains; we take the newest filter's choice (SPEC 2.3). */
+typedef struct ss_adamw {
+    double beta1, beta2, eps, weight_decay;
+} ss_adamw;
+
+/* beta1 0.9, beta2 0.999, eps 1e-8, weight_decay 0.01 (the seed's values). */
+SS_API void ss_adamw_default(ss_adamw *opt);
+/* One update of p->param from p->grad with learning rate lr; t >= 1 counts the updates so far
+   including this one. Reads and writes p->m and p->v. Never allocates, never fails. */
+SS_API void ss_adamw_step(ss_params *p, const ss_adamw *opt, double lr, int64_t t);
+
+/* Learning rate by update number: HF's get_linear_schedule_with_warmup and its cosine sibling.
+   Update `step` (0-based: the first update is step 0) uses
+     step < warmup:  peak * step / warmup               (so the very first update has lr 0)
+     LINEAR:         peak * max(0, total - step) / (total - warmup)
+     COSINE:         peak * 0.5 * (1 + cos(pi * (step - warmup) / (total - warmup)))
+     CONSTANT:       peak */
+typedef enum ss_lr_kind { SS_LR_LINEAR, SS_LR_COSINE, SS_LR_CONSTANT } ss_lr_kind;
+
+typedef struct ss_lr_schedule {
+    ss_lr_kind kind;
+    double peak;          /* the learning rate after warmup */
+    int64_t warmup_steps; /* 0: none */
+    int64_t total_steps;  /* updates in the whole run */
+} ss_lr_schedule;
+
+SS_API double ss_lr_at(const ss_lr_schedule *s, int64_t step);
+/* HF's warmup steps of a warmup ratio: ceil(ratio * total). */
+SS_API int64_t ss_warmup_steps(double ratio, int64_t total_steps);
+
+/* L2 norm of every gradient of the registry, accumulated in double over fixed chunks (the same
+   bits for any thread count). */
+SS_API double ss_grad_norm(const ss_params *p);
+/* torch.nn.utils.clip_grad_norm_: when the norm exceeds max_norm, scale every gradient by
+   max_norm / (norm + 1e-6). Returns the norm before clipping. A non-finite norm scales nothing
+   (the caller should stop: the step would poison the weights). max_norm <= 0: no clipping. */
+SS_API double ss_clip_grad_norm(ss_params *p, double max_norm);
+
+/* Masked-LM corruption as HF's DataCollatorForLanguageModeling (SPEC 2.2): each position that
+   is real (key_mask nonzero, or key_mask NULL) and not a special id is selected with probability
+   `probability`, independently (Bernoulli, not a fixed share per sequence). A selected position
+   keeps its original id as target and becomes mask_id with probability mask_ratio, a uniform
+   random id in [0, vocab_size) with probability random_ratio (special ids possible, as in HF),
+   else stays unchanged. Every other target is SS_IGNORE_INDEX. */
+#define SS_MLM_MAX_SPECIAL 8
+typedef struct ss_mlm_options {
+    double probability;  /* 0.15 */
+    double mask_ratio;   /* 0.8 */
+    double random_ratio; /* 0.1 */
+    int mask_id;
+    int vocab_size;      /* random replacements come from [0, vocab_size) */
+    int special_ids[SS_MLM_MAX_SPECIAL]; /* never selected ([CLS] [SEP] [PAD] [UNK] [MASK]) */
+    int n_special;
+} ss_mlm_options;
+
+/* The seed's options for a BERT vocabulary: 0.15, 0.8, 0.1, the tokenizer's five special ids,
+   vocab_size = tok->vocab_size (set it to the model's V when that is larger). */
+SS_API void ss_mlm_options_default(ss_mlm_options *o, const struct ss_tokenizer *tok);
+/* Corrupt n ids in place and write n targets. Returns the number of selected positions.
+   The draws depend only on rng and the inputs: two calls from the same rng give the same mask. */
+SS_API size_t ss_mlm_mask(const ss_mlm_options *o, ss_rng *rng, int *ids, int *targets,
+                          const int *key_mask, size_t n);
+
+/* A data set of token sequences, each [CLS] ... [SEP]: sequence i is
+   tokens[offsets[i] .. offsets[i+1]). labels holds one value per sequence for classification
+   (a class id, exactly representable) or regression, NULL for pre-training text.
+   Caller-owned; zero it or let a reader fill it; ss_dataset_free releases it. */
+typedef struct ss_dataset {
+    int64_t count;    /* sequences */
+    int64_t *offsets; /* (count + 1) owned */
+    int32_t *tokens;  /* (offsets[count]) owned */
+    float *labels;    /* (count) owned, or NULL */
+    int max_len;      /* the longest sequence */
+} ss_dataset;
+
+/* Text, one sequence per line as the seed reads WikiText-103 raw (SPEC 2.1): "\n" or "\r\n"
+   line ends; lines of only spaces, tabs and "\r" are skipped (the seed kept them as [CLS][SEP],
+   which teaches nothing); every other line becomes [CLS] tokens [SEP], truncated to max_len ids
+   (>= 3). pack nonzero: instead the lines' tokens are concatenated in order and cut into full
+   sequences of max_len ids, [CLS] + max_len-2 tokens + [SEP] (the last one may be shorter), as
+   packed causal-LM training wants. source (NULL: "text") names the input in errors. Fails with
+   SS_ERR_INVALID (max_len < 3), SS_ERR_FORMAT (no sequence at all: "<source>: no non-empty
+   line"), SS_ERR_OVERFLOW or SS_ERR_NOMEM; *ds is then zeroed. */
+SS_API ss_result ss_dataset_from_text(ss_dataset *ds, const struct ss_tokenizer *tok, const char *text,
+                                      size_t len, const char *source, int max_len, int pack);
+/* GLUE-style TSV (SST-2's train.tsv / dev.tsv): a header line naming the columns, then one row
+   per line, fields split on every tab (quoting off, as GLUE's files need: quotes are text).
+   The "sentence" and "label" columns are required, others are ignored. Every row must have the
+   header's field count; the label must be an integer in [0, num_labels) when num_labels >= 2, a
+   finite number when num_labels == 1 (regression). A final empty line is allowed, no other.
+   The sentence becomes [CLS] tokens [SEP] truncated to max_len. Fails with SS_ERR_FORMAT naming
+   source, line and column ("dev.tsv:17: label 'positive' is not an integer in [0, 2)"),
+   SS_ERR_INVALID, SS_ERR_OVERFLOW or SS_ERR_NOMEM; *ds is then zeroed. */
+SS_API ss_result ss_dataset_from_tsv(ss_dataset *ds, const struct ss_tokenizer *tok, const char *text,
+                                     size_t len, const char *source, int max_len, int num_labels);
+/* ds = a copy of sequences [first, first + count) of src (the seed's 90% / 10% split of a
+   training file is two calls). Fails with SS_ERR_INVALID (range outside src) or SS_ERR_NOMEM. */
+SS_API ss_result ss_dataset_slice(ss_dataset *ds, const ss_dataset *src, int64_t first,
+                                  int64_t count);
+/* Release what a reader allocated; safe on a zeroed struct; leaves it zeroed. */
+SS_API void ss_dataset_free(ss_dataset *ds);
+
+/* 64-bit FNV-1a of n bytes continuing from h (start with SS_HASH64_INIT): cache keys. */
+#define SS_HASH64_INIT 14695981039346656037ull
+SS_API uint64_t ss_hash64(const void *data, size_t n, uint64_t h);
+
+#ifndef SS_NO_STDIO
+/* The readers above on a file (read whole; the path names errors). */
+SS_API ss_result ss_dataset_read_text(ss_dataset *ds, const struct ss_tokenizer *tok, const char *path,
+                                      int max_len, int pack);
+SS_API ss_result ss_dataset_read_tsv(ss_dataset *ds, const struct ss_tokenizer *tok, const char *path,
+                                     int max_len, int num_labels);
+/* The token cache: a little-endian binary file, so a corpus is tokenized once.
+     bytes 0-7   "SSTOKS1\n"           magic and format version 1
+     8-15        key (uint64)          the caller's fingerprint of what made the data (e.g.
+                                       ss_hash64 of the text, the vocabulary and the options)
+     16-23       count (int64)
+     24-31       tokens (int64)        = offsets[count]
+     32-35       max_len (int32)
+     36-39       has_labels (int32)    0 or 1
+     then offsets (count+1 int64), tokens (int32), labels (count float32) when has_labels,
+     then an 8-byte FNV-1a of everything before it.
+   Written crash-safe (ss_writer). Load checks every field: a wrong magic, a key that differs
+   from `key` (the cache is stale: SS_ERR_NOT_FOUND, so the caller re-tokenizes), a size that
+   does not match the file, offsets that decrease or overrun, a bad checksum: SS_ERR_FORMAT
+   naming the file and byte offset. */
+SS_API ss_result ss_dataset_save(const ss_dataset *ds, const char *path, uint64_t key);
+SS_API ss_result ss_dataset_load(ss_dataset *ds, const char *path, uint64_t key);
+#endif
+
+/* Sequences rows[0..B) of ds as one batch padded to its longest sequence T (dynamic padding, as
+   HF's collator): ids (B,T) with pad_id after each sequence, key_mask (B,T) 1 real / 0 pad,
+   labels (B) or NULL (ignored when ds has none). Buffers hold at least B * ds->max_len. Returns
+   T. Rows must be valid indices. */
+SS_API int ss_dataset_batch(const ss_dataset *ds, const int64_t *rows, int B, int pad_id,
+                            int *ids, int *key_mask, float *labels);
+
+/* Which sequence is the g-th sample of a run: samples are drawn epoch by epoch, each epoch a
+   permutation of [0, count) (Fisher-Yates on the stream ss_rng_split(seed, epoch)), or in order
+   with shuffle 0. A pure function of (seed, count, g), so a resumed run, or each rank of a
+   data-parallel run, finds its rows without replaying the past. */
+typedef struct ss_sampler {
+    uint64_t seed;
+    int64_t count;
+    int shuffle;
+    int64_t epoch; /* the epoch whose permutation perm holds; -1 before the first */
+    int64_t *perm; /* (count) owned */
+} ss_sampler;
+
+SS_API ss_result ss_sampler_init(ss_sampler *s, int64_t count, uint64_t seed, int shuffle);
+SS_API int64_t ss_sampler_row(ss_sampler *s, int64_t g);
+SS_API void ss_sampler_free(ss_sampler *s);
+
+/* Training state beside a model checkpoint: the AdamW moments of every tensor, as a safetensors
+   file with tensors "m.<name>" and "v.<name>" plus the caller's metadata pairs (step counts,
+   best metric, ...), crash-safe. Load fills p->m and p->v from an open file (every moment
+   present with its tensor's shape, else SS_ERR_NOT_FOUND / SS_ERR_FORMAT naming it); read the
+   metadata with ss_safetensors_metadata. */
+#ifndef SS_NO_STDIO
+SS_API ss_result ss_optimizer_save(const ss_params *p, const char *path,
+                                   const char *const *metadata, int metadata_pairs);
+SS_API ss_result ss_optimizer_load(ss_params *p, struct ss_safetensors *st);
+#endif
 
 // >>tokenizer =====================================================================================
 // 9. Tokenizer: BERT's uncased WordPiece (load vocab.txt, basic tokenization, encode, decode) and
@@ -4102,6 +4290,790 @@ SS_API void ss_model_backward(ss_model *model, float grad_scale) {
         ss_embedding_backward(m->dw.vocab_embed_weight, g->dresid, a->ids, BT, c->vocab_size, D);
     }
 }
+
+// >>train (implementation) ------------------------------------------------------------------------
+
+// >>adamw -----------------------------------------------------------------------------------------
+
+SS_API void ss_adamw_default(ss_adamw *opt) {
+    opt->beta1 = 0.9;
+    opt->beta2 = 0.999;
+    opt->eps = 1e-8;
+    opt->weight_decay = 0.01;
+}
+
+/* x^n for n >= 0 by repeated squaring (libm's pow is not in the math group). */
+SS_PRIVATE double ss__powi(double x, int64_t n) {
+    double r = 1.0;
+    while (n > 0) {
+        if (n & 1) r *= x;
+        x *= x;
+        n >>= 1;
+    }
+    return r;
+}
+
+SS_API void ss_adamw_step(ss_params *p, const ss_adamw *opt, double lr, int64_t t) {
+    const float b1 = (float)opt->beta1, b2 = (float)opt->beta2, eps = (float)opt->eps;
+    const float step_size = (float)(lr / (1.0 - ss__powi(opt->beta1, t)));
+    const float bc2_sqrt = (float)SS_SQRT(1.0 - ss__powi(opt->beta2, t));
+    int k;
+    SS_ASSERT(t >= 1 && p->param);
+    for (k = 0; k < p->count; k++) {
+        const ss_tensor *tn = &p->tensors[k];
+        const float decay =
+            (tn->flags & SS_PARAM_NO_DECAY) ? 1.0f : (float)(1.0 - lr * opt->weight_decay);
+        float *w = p->param + tn->offset, *m = p->m + tn->offset, *v = p->v + tn->offset;
+        const float *g = p->grad + tn->offset;
+        long i, n = (long)tn->numel;
+        SS__OMP(parallel for schedule(static) if (n > 16384))
+        for (i = 0; i < n; i++) {
+            m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+            v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+            w[i] = w[i] * decay - step_size * m[i] / (SS_SQRTF(v[i]) / bc2_sqrt + eps);
+        }
+    }
+}
+
+// >>schedule --------------------------------------------------------------------------------------
+
+SS_API double ss_lr_at(const ss_lr_schedule *s, int64_t step) {
+    int64_t decay_steps = s->total_steps - s->warmup_steps;
+    double progress;
+    if (step < s->warmup_steps) return s->peak * (double)step / (double)s->warmup_steps;
+    if (decay_steps < 1) decay_steps = 1;
+    progress = (double)(step - s->warmup_steps) / (double)decay_steps;
+    switch (s->kind) {
+    case SS_LR_LINEAR: return s->peak * (progress >= 1.0 ? 0.0 : 1.0 - progress);
+    case SS_LR_COSINE:
+        return progress >= 1.0 ? 0.0 : s->peak * 0.5 * (1.0 + SS_COS(3.14159265358979323846 * progress));
+    case SS_LR_CONSTANT: return s->peak;
+    }
+    return s->peak;
+}
+
+SS_API int64_t ss_warmup_steps(double ratio, int64_t total_steps) {
+    double w = ratio * (double)total_steps;
+    int64_t n = (int64_t)w;
+    if (ratio <= 0.0) return 0;
+    return (double)n < w ? n + 1 : n;
+}
+
+// >>clip ------------------------------------------------------------------------------------------
+
+#define SS__NORM_CHUNKS 64 /* fixed partial sums: the order of additions ignores the thread count */
+
+SS_API double ss_grad_norm(const ss_params *p) {
+    double part[SS__NORM_CHUNKS], sum = 0.0;
+    size_t chunk = (p->numel + SS__NORM_CHUNKS - 1) / SS__NORM_CHUNKS;
+    int c;
+    SS__OMP(parallel for schedule(static))
+    for (c = 0; c < SS__NORM_CHUNKS; c++) {
+        size_t i, begin = (size_t)c * chunk, end = begin + chunk;
+        double s = 0.0;
+        if (end > p->numel) end = p->numel;
+        for (i = begin; i < end; i++) s += (double)p->grad[i] * p->grad[i];
+        part[c] = s;
+    }
+    for (c = 0; c < SS__NORM_CHUNKS; c++) sum += part[c];
+    return SS_SQRT(sum);
+}
+
+SS_API double ss_clip_grad_norm(ss_params *p, double max_norm) {
+    double norm = ss_grad_norm(p);
+    if (max_norm > 0.0 && norm > max_norm && norm - norm == 0.0) {
+        const float scale = (float)(max_norm / (norm + 1e-6));
+        long i, n = (long)p->numel;
+        SS__OMP(parallel for schedule(static))
+        for (i = 0; i < n; i++) p->grad[i] *= scale;
+    }
+    return norm;
+}
+
+// >>masking ---------------------------------------------------------------------------------------
+
+SS_API void ss_mlm_options_default(ss_mlm_options *o, const struct ss_tokenizer *tok) {
+    SS_MEMSET(o, 0, sizeof *o);
+    o->probability = 0.15;
+    o->mask_ratio = 0.8;
+    o->random_ratio = 0.1;
+    o->mask_id = tok->mask_id;
+    o->vocab_size = tok->vocab_size;
+    o->special_ids[0] = tok->cls_id;
+    o->special_ids[1] = tok->sep_id;
+    o->special_ids[2] = tok->pad_id;
+    o->special_ids[3] = tok->unk_id;
+    o->special_ids[4] = tok->mask_id;
+    o->n_special = 5;
+}
+
+SS_API size_t ss_mlm_mask(const ss_mlm_options *o, ss_rng *rng, int *ids, int *targets,
+                          const int *key_mask, size_t n) {
+    size_t i, selected = 0;
+    int k;
+    SS_ASSERT(o->n_special >= 0 && o->n_special <= SS_MLM_MAX_SPECIAL && o->vocab_size > 0);
+    for (i = 0; i < n; i++) {
+        int special = key_mask && !key_mask[i];
+        float r;
+        for (k = 0; k < o->n_special && !special; k++) special = ids[i] == o->special_ids[k];
+        targets[i] = SS_IGNORE_INDEX;
+        if (special || ss_rng_uniform(rng) >= (float)o->probability) continue;
+        targets[i] = ids[i];
+        selected++;
+        r = ss_rng_uniform(rng);
+        if (r < (float)o->mask_ratio)
+            ids[i] = o->mask_id;
+        else if (r < (float)(o->mask_ratio + o->random_ratio))
+            ids[i] = (int)(((uint64_t)ss_rng_u32(rng) * (uint64_t)o->vocab_size) >> 32);
+    }
+    return selected;
+}
+
+// >>dataset ---------------------------------------------------------------------------------------
+
+SS_API uint64_t ss_hash64(const void *data, size_t n, uint64_t h) {
+    const unsigned char *b = (const unsigned char *)data;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+SS_API void ss_dataset_free(ss_dataset *ds) {
+    ss_free(ds->offsets);
+    ss_free(ds->tokens);
+    ss_free(ds->labels);
+    SS_MEMSET(ds, 0, sizeof *ds);
+}
+
+/* A data set under construction: arrays that grow by doubling. */
+typedef struct ss__ds_builder {
+    ss_dataset *ds;
+    int64_t seq_cap, tok_cap;
+    int with_labels;
+    const char *source;
+} ss__ds_builder;
+
+SS_PRIVATE ss_result ss__ds_begin(ss__ds_builder *b, ss_dataset *ds, const char *source,
+                                  int with_labels) {
+    SS_MEMSET(ds, 0, sizeof *ds);
+    b->ds = ds;
+    b->seq_cap = 1024;
+    b->tok_cap = 16384;
+    b->with_labels = with_labels;
+    b->source = source;
+    ds->offsets = (int64_t *)ss__malloc((size_t)(b->seq_cap + 1) * sizeof(int64_t));
+    ds->tokens = (int32_t *)ss__malloc((size_t)b->tok_cap * sizeof(int32_t));
+    ds->labels = with_labels ? (float *)ss__malloc((size_t)b->seq_cap * sizeof(float)) : NULL;
+    if (!ds->offsets || !ds->tokens || (with_labels && !ds->labels)) {
+        ss_dataset_free(ds);
+        return ss__fail(SS_ERR_NOMEM, "%s: no memory for the token arrays", source);
+    }
+    ds->offsets[0] = 0;
+    return SS_OK;
+}
+
+/* array grown to hold at least need elements of elem bytes (+ extra), capacity doubling; NULL
+   with *r set when that fails (array is then untouched). */
+SS_PRIVATE void *ss__ds_grow(void *array, int64_t *cap, int64_t need, size_t elem, size_t extra,
+                             const char *what, ss_result *r) {
+    size_t bytes;
+    int64_t c = *cap;
+    void *grown;
+    if (need <= c) return array;
+    while (c < need) c *= 2;
+    if (!ss__mul_size((size_t)c + extra, elem, &bytes)) {
+        *r = ss__fail(SS_ERR_OVERFLOW, "%s: the data set is too large", what);
+        return NULL;
+    }
+    grown = ss__realloc(array, bytes);
+    if (!grown) {
+        *r = ss__fail(SS_ERR_NOMEM, "%s: no memory for %zu bytes of tokens", what, bytes);
+        return NULL;
+    }
+    *cap = c;
+    return grown;
+}
+
+/* Append one sequence of n ids (and its label). */
+SS_PRIVATE ss_result ss__ds_push(ss__ds_builder *b, const int *ids, int n, float label) {
+    ss_dataset *ds = b->ds;
+    int64_t used = ds->offsets[ds->count];
+    ss_result r = SS_OK;
+    void *p;
+    int i;
+    if (ds->count + 1 > b->seq_cap) {
+        int64_t cap = b->seq_cap, cap2 = b->seq_cap;
+        if (!(p = ss__ds_grow(ds->offsets, &cap, ds->count + 1, sizeof(int64_t), 1, b->source, &r)))
+            return r;
+        ds->offsets = (int64_t *)p;
+        if (b->with_labels) {
+            if (!(p = ss__ds_grow(ds->labels, &cap2, ds->count + 1, sizeof(float), 0, b->source, &r)))
+                return r;
+            ds->labels = (float *)p;
+        }
+        b->seq_cap = cap;
+    }
+    if (!(p = ss__ds_grow(ds->tokens, &b->tok_cap, used + n, sizeof(int32_t), 0, b->source, &r)))
+        return r;
+    ds->tokens = (int32_t *)p;
+    for (i = 0; i < n; i++) ds->tokens[used + i] = ids[i];
+    if (b->with_labels) ds->labels[ds->count] = label;
+    ds->count++;
+    ds->offsets[ds->count] = used + n;
+    if (n > ds->max_len) ds->max_len = n;
+    return SS_OK;
+}
+
+/* Next line of text[*pos, len): its bytes without "\n" and a trailing "\r". */
+SS_PRIVATE size_t ss__next_line(const char *text, size_t len, size_t *pos, size_t *line_len) {
+    size_t start = *pos, end = start;
+    while (end < len && text[end] != '\n') end++;
+    *pos = end < len ? end + 1 : end;
+    *line_len = end - start;
+    if (*line_len > 0 && text[start + *line_len - 1] == '\r') (*line_len)--;
+    return start;
+}
+
+SS_PRIVATE int ss__is_blank(const char *s, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') return 0;
+    return 1;
+}
+
+SS_API ss_result ss_dataset_from_text(ss_dataset *ds, const struct ss_tokenizer *tok,
+                                      const char *text, size_t len, const char *source,
+                                      int max_len, int pack) {
+    ss__ds_builder b;
+    ss_encode_options eo;
+    size_t pos = 0, cap = (size_t)(max_len > 0 ? max_len : 3);
+    int *ids = NULL, fill = 1; /* pack: ids[0] = [CLS], fill = ids so far */
+    ss_result r;
+    if (!source) source = "text";
+    SS_MEMSET(ds, 0, sizeof *ds);
+    if (max_len < 3)
+        return ss__fail(SS_ERR_INVALID, "%s: max_len %d must be at least 3", source, max_len);
+    if ((r = ss__ds_begin(&b, ds, source, 0)) != SS_OK) return r;
+    ids = (int *)ss__malloc(cap * sizeof(int));
+    if (!ids) {
+        ss_dataset_free(ds);
+        return ss__fail(SS_ERR_NOMEM, "%s: no memory for a line of tokens", source);
+    }
+    SS_MEMSET(&eo, 0, sizeof eo);
+    eo.max_length = max_len;
+    ids[0] = tok->cls_id;
+    while (pos < len && r == SS_OK) {
+        size_t line_len, start = ss__next_line(text, len, &pos, &line_len);
+        if (ss__is_blank(text + start, line_len)) continue;
+        if (!pack) {
+            size_t n = ss_tokenizer_encode(tok, &eo, text + start, line_len, NULL, 0, ids, NULL,
+                                           NULL, cap);
+            r = ss__ds_push(&b, ids, (int)n, 0.0f);
+        } else {
+            /* the line's tokens, a piece at a time: room for max_len - 2 between the specials */
+            size_t n = ss_tokenizer_tokenize(tok, text + start, line_len, NULL, 0), done = 0;
+            int *line_ids = (int *)ss__malloc((n ? n : 1) * sizeof(int));
+            if (!line_ids) {
+                r = ss__fail(SS_ERR_NOMEM, "%s: no memory for a line of %zu tokens", source, n);
+                break;
+            }
+            ss_tokenizer_tokenize(tok, text + start, line_len, line_ids, n);
+            while (done < n && r == SS_OK) {
+                size_t room = (size_t)max_len - 1 - (size_t)fill, take = n - done;
+                if (take > room) take = room;
+                SS_MEMCPY(ids + fill, line_ids + done, take * sizeof(int));
+                fill += (int)take;
+                done += take;
+                if (fill == max_len - 1) {
+                    ids[fill] = tok->sep_id;
+                    r = ss__ds_push(&b, ids, max_len, 0.0f);
+                    fill = 1;
+                }
+            }
+            ss_free(line_ids);
+        }
+    }
+    if (r == SS_OK && pack && fill > 1) {
+        ids[fill] = tok->sep_id;
+        r = ss__ds_push(&b, ids, fill + 1, 0.0f);
+    }
+    ss_free(ids);
+    if (r == SS_OK && ds->count == 0)
+        r = ss__fail(SS_ERR_FORMAT, "%s: no non-empty line", source);
+    if (r != SS_OK) ss_dataset_free(ds);
+    return r;
+}
+
+/* Field col of a tab-separated line, or NULL when the line has fewer fields. */
+SS_PRIVATE const char *ss__tsv_field(const char *line, size_t n, int col, size_t *field_len) {
+    size_t i = 0, start = 0;
+    int c = 0;
+    for (;;) {
+        if (i == n || line[i] == '\t') {
+            if (c == col) {
+                *field_len = i - start;
+                return line + start;
+            }
+            if (i == n) return NULL;
+            c++;
+            start = i + 1;
+        }
+        i++;
+    }
+}
+
+SS_PRIVATE int ss__count_fields(const char *line, size_t n) {
+    size_t i;
+    int c = 1;
+    for (i = 0; i < n; i++) c += line[i] == '\t';
+    return c;
+}
+
+/* The label field as a float: an integer in [0, num_labels) or, for num_labels 1, any finite
+   decimal number. 0 and a message in msg when it is not. */
+SS_PRIVATE int ss__parse_label(const char *f, size_t n, int num_labels, float *out, char *msg,
+                               size_t msg_size) {
+    char buf[64];
+    char *end;
+    double v;
+    size_t i;
+    if (n == 0 || n >= sizeof buf) {
+        snprintf(msg, msg_size, "label '%.*s' is %s", (int)(n < 40 ? n : 40), f,
+                 n == 0 ? "empty" : "too long");
+        return 0;
+    }
+    SS_MEMCPY(buf, f, n);
+    buf[n] = '\0';
+    if (num_labels >= 2) {
+        long k = 0;
+        for (i = 0; i < n; i++) {
+            if (buf[i] < '0' || buf[i] > '9' || k >= num_labels) {
+                k = num_labels;
+                break;
+            }
+            k = 10 * k + (buf[i] - '0');
+        }
+        if (k >= num_labels) {
+            snprintf(msg, msg_size, "label '%s' is not an integer in [0, %d)", buf, num_labels);
+            return 0;
+        }
+        *out = (float)k;
+        return 1;
+    }
+    v = strtod(buf, &end);
+    if (*end != '\0' || buf[0] == ' ' || !(v - v == 0.0)) {
+        snprintf(msg, msg_size, "label '%s' is not a finite number", buf);
+        return 0;
+    }
+    *out = (float)v;
+    return 1;
+}
+
+SS_API ss_result ss_dataset_from_tsv(ss_dataset *ds, const struct ss_tokenizer *tok,
+                                     const char *text, size_t len, const char *source,
+                                     int max_len, int num_labels) {
+    ss__ds_builder b;
+    ss_encode_options eo;
+    size_t pos = 0, line_len, start, flen = 0;
+    int *ids, fields, col_sentence = -1, col_label = -1, c, line_no = 1;
+    ss_result r;
+    if (!source) source = "tsv";
+    SS_MEMSET(ds, 0, sizeof *ds);
+    if (max_len < 2 || num_labels < 1)
+        return ss__fail(SS_ERR_INVALID, "%s: max_len %d must be >= 2 and num_labels %d >= 1",
+                        source, max_len, num_labels);
+    if (len == 0) return ss__fail(SS_ERR_FORMAT, "%s: empty file (a header line is needed)", source);
+    start = ss__next_line(text, len, &pos, &line_len);
+    fields = ss__count_fields(text + start, line_len);
+    for (c = 0; c < fields; c++) {
+        const char *f = ss__tsv_field(text + start, line_len, c, &flen);
+        if (flen == 8 && memcmp(f, "sentence", 8) == 0) col_sentence = c;
+        if (flen == 5 && memcmp(f, "label", 5) == 0) col_label = c;
+    }
+    if (col_sentence < 0 || col_label < 0)
+        return ss__fail(SS_ERR_FORMAT,
+                        "%s:1: the header needs the columns 'sentence' and 'label' (tab-separated), "
+                        "got '%.*s'", source, (int)(line_len < 80 ? line_len : 80), text + start);
+    if ((r = ss__ds_begin(&b, ds, source, 1)) != SS_OK) return r;
+    ids = (int *)ss__malloc((size_t)max_len * sizeof(int));
+    if (!ids) {
+        ss_dataset_free(ds);
+        return ss__fail(SS_ERR_NOMEM, "%s: no memory for a row of tokens", source);
+    }
+    SS_MEMSET(&eo, 0, sizeof eo);
+    eo.max_length = max_len;
+    while (pos < len && r == SS_OK) {
+        const char *sentence, *label;
+        size_t slen = 0, llen = 0, n;
+        float value;
+        char msg[160];
+        int got;
+        line_no++;
+        start = ss__next_line(text, len, &pos, &line_len);
+        if (line_len == 0 && pos == len) break; /* "...\n" then "\r" or nothing: the end */
+        got = ss__count_fields(text + start, line_len);
+        if (got != fields) {
+            r = ss__fail(SS_ERR_FORMAT, "%s:%d: %d tab-separated fields, the header has %d%s",
+                         source, line_no, got, fields, line_len == 0 ? " (an empty line)" : "");
+            break;
+        }
+        sentence = ss__tsv_field(text + start, line_len, col_sentence, &slen);
+        label = ss__tsv_field(text + start, line_len, col_label, &llen);
+        if (!ss__parse_label(label, llen, num_labels, &value, msg, sizeof msg)) {
+            r = ss__fail(SS_ERR_FORMAT, "%s:%d: column %d: %s", source, line_no, col_label + 1, msg);
+            break;
+        }
+        n = ss_tokenizer_encode(tok, &eo, sentence, slen, NULL, 0, ids, NULL, NULL,
+                                (size_t)max_len);
+        r = ss__ds_push(&b, ids, (int)n, value);
+    }
+    ss_free(ids);
+    if (r == SS_OK && ds->count == 0)
+        r = ss__fail(SS_ERR_FORMAT, "%s: no rows after the header", source);
+    if (r != SS_OK) ss_dataset_free(ds);
+    return r;
+}
+
+SS_API ss_result ss_dataset_slice(ss_dataset *ds, const ss_dataset *src, int64_t first,
+                                  int64_t count) {
+    int64_t i, base, ntok;
+    SS_MEMSET(ds, 0, sizeof *ds);
+    if (first < 0 || count < 0 || first > src->count || count > src->count - first)
+        return ss__fail(SS_ERR_INVALID, "slice [%lld, %lld) outside a data set of %lld sequences",
+                        (long long)first, (long long)(first + count), (long long)src->count);
+    base = src->offsets[first];
+    ntok = src->offsets[first + count] - base;
+    ds->offsets = (int64_t *)ss__malloc((size_t)(count + 1) * sizeof(int64_t));
+    ds->tokens = (int32_t *)ss__malloc((size_t)ntok * sizeof(int32_t));
+    ds->labels = src->labels ? (float *)ss__malloc((size_t)count * sizeof(float)) : NULL;
+    if (!ds->offsets || !ds->tokens || (src->labels && !ds->labels)) {
+        ss_dataset_free(ds);
+        return ss__fail(SS_ERR_NOMEM, "no memory for a slice of %lld sequences", (long long)count);
+    }
+    for (i = 0; i <= count; i++) ds->offsets[i] = src->offsets[first + i] - base;
+    SS_MEMCPY(ds->tokens, src->tokens + base, (size_t)ntok * sizeof(int32_t));
+    if (src->labels) SS_MEMCPY(ds->labels, src->labels + first, (size_t)count * sizeof(float));
+    ds->count = count;
+    for (i = 0; i < count; i++) {
+        int n = (int)(ds->offsets[i + 1] - ds->offsets[i]);
+        if (n > ds->max_len) ds->max_len = n;
+    }
+    return SS_OK;
+}
+
+#ifndef SS_NO_STDIO
+SS_API ss_result ss_dataset_read_text(ss_dataset *ds, const struct ss_tokenizer *tok,
+                                      const char *path, int max_len, int pack) {
+    char *text;
+    size_t size;
+    ss_result r = ss_file_read(path, &text, &size);
+    if (r != SS_OK) {
+        SS_MEMSET(ds, 0, sizeof *ds);
+        return r;
+    }
+    r = ss_dataset_from_text(ds, tok, text, size, path, max_len, pack);
+    ss_free(text);
+    return r;
+}
+
+SS_API ss_result ss_dataset_read_tsv(ss_dataset *ds, const struct ss_tokenizer *tok,
+                                     const char *path, int max_len, int num_labels) {
+    char *text;
+    size_t size;
+    ss_result r = ss_file_read(path, &text, &size);
+    if (r != SS_OK) {
+        SS_MEMSET(ds, 0, sizeof *ds);
+        return r;
+    }
+    r = ss_dataset_from_tsv(ds, tok, text, size, path, max_len, num_labels);
+    ss_free(text);
+    return r;
+}
+
+/* The token cache's fixed header (see the interface). */
+#define SS__CACHE_MAGIC "SSTOKS1\n"
+#define SS__CACHE_HEADER 40
+
+SS_PRIVATE void ss__put_le(unsigned char *out, uint64_t v, int bytes) {
+    int i;
+    for (i = 0; i < bytes; i++) out[i] = (unsigned char)(v >> (8 * i));
+}
+
+SS_PRIVATE uint64_t ss__get_le(const unsigned char *in, int bytes) {
+    uint64_t v = 0;
+    int i;
+    for (i = 0; i < bytes; i++) v |= (uint64_t)in[i] << (8 * i);
+    return v;
+}
+
+/* Write n values of elem bytes (4 or 8) little-endian, through a small buffer, hashing as we go. */
+SS_PRIVATE void ss__write_le_array(ss_writer *w, const void *data, size_t n, int elem, int is_float,
+                                   uint64_t *h) {
+    unsigned char buf[4096];
+    size_t i, k = 0;
+    for (i = 0; i < n; i++) {
+        uint64_t v;
+        if (elem == 8) {
+            v = (uint64_t)((const int64_t *)data)[i];
+        } else if (is_float) {
+            uint32_t u;
+            SS_MEMCPY(&u, (const float *)data + i, 4);
+            v = u;
+        } else {
+            v = (uint32_t)((const int32_t *)data)[i];
+        }
+        ss__put_le(buf + k, v, elem);
+        k += (size_t)elem;
+        if (k == sizeof buf || i + 1 == n) {
+            *h = ss_hash64(buf, k, *h);
+            ss_writer_write(w, buf, k);
+            k = 0;
+        }
+    }
+}
+
+SS_API ss_result ss_dataset_save(const ss_dataset *ds, const char *path, uint64_t key) {
+    unsigned char head[SS__CACHE_HEADER];
+    uint64_t h = SS_HASH64_INIT;
+    ss_writer w;
+    ss_result r;
+    SS_MEMCPY(head, SS__CACHE_MAGIC, 8);
+    ss__put_le(head + 8, key, 8);
+    ss__put_le(head + 16, (uint64_t)ds->count, 8);
+    ss__put_le(head + 24, (uint64_t)ds->offsets[ds->count], 8);
+    ss__put_le(head + 32, (uint64_t)(uint32_t)ds->max_len, 4);
+    ss__put_le(head + 36, ds->labels ? 1u : 0u, 4);
+    if ((r = ss_writer_init(&w, path)) != SS_OK) return r;
+    h = ss_hash64(head, sizeof head, h);
+    ss_writer_write(&w, head, sizeof head);
+    ss__write_le_array(&w, ds->offsets, (size_t)ds->count + 1, 8, 0, &h);
+    ss__write_le_array(&w, ds->tokens, (size_t)ds->offsets[ds->count], 4, 0, &h);
+    if (ds->labels) ss__write_le_array(&w, ds->labels, (size_t)ds->count, 4, 1, &h);
+    ss__put_le(head, h, 8);
+    ss_writer_write(&w, head, 8);
+    r = ss_writer_commit(&w);
+    ss_writer_free(&w);
+    return r;
+}
+
+/* Read n values of elem bytes little-endian into out, hashing the raw bytes. */
+SS_PRIVATE int ss__read_le_array(FILE *f, void *out, size_t n, int elem, uint64_t *h) {
+    unsigned char buf[4096];
+    size_t done = 0, per = sizeof buf / (size_t)elem;
+    while (done < n) {
+        size_t k = n - done < per ? n - done : per, i;
+        if (fread(buf, (size_t)elem, k, f) != k) return 0;
+        *h = ss_hash64(buf, k * (size_t)elem, *h);
+        for (i = 0; i < k; i++) {
+            uint64_t v = ss__get_le(buf + i * (size_t)elem, elem);
+            if (elem == 8) {
+                ((int64_t *)out)[done + i] = (int64_t)v;
+            } else {
+                uint32_t u = (uint32_t)v;
+                SS_MEMCPY((char *)out + (done + i) * 4, &u, 4);
+            }
+        }
+        done += k;
+    }
+    return 1;
+}
+
+SS_API ss_result ss_dataset_load(ss_dataset *ds, const char *path, uint64_t key) {
+    unsigned char head[SS__CACHE_HEADER], tail[8];
+    uint64_t h = SS_HASH64_INIT, count, ntok, expect, file_size, i;
+    int has_labels, max_len = 0;
+    long end;
+    ss_result r = SS_OK;
+    FILE *f;
+    SS_MEMSET(ds, 0, sizeof *ds);
+    f = fopen(path, "rb");
+    if (!f) return ss__fail(SS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fseek(f, 0, SEEK_END) != 0 || (end = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return ss__fail(SS_ERR_IO, "%s: cannot seek", path);
+    }
+    file_size = (uint64_t)end;
+    if (file_size < SS__CACHE_HEADER + 16 || fread(head, 1, sizeof head, f) != sizeof head ||
+        memcmp(head, SS__CACHE_MAGIC, 8) != 0) {
+        fclose(f);
+        return ss__fail(SS_ERR_FORMAT, "%s: byte 0: not a token cache (magic \"SSTOKS1\")", path);
+    }
+    if (ss__get_le(head + 8, 8) != key) {
+        fclose(f);
+        return ss__fail(SS_ERR_NOT_FOUND, "%s: byte 8: the cache was made from other data, "
+                        "vocabulary or options (key differs)", path);
+    }
+    count = ss__get_le(head + 16, 8);
+    ntok = ss__get_le(head + 24, 8);
+    has_labels = (int)ss__get_le(head + 36, 4);
+    /* the file size must be exactly what the header promises (checked without overflow) */
+    if (count >= file_size / 8 || ntok >= file_size / 4 || has_labels > 1 ||
+        (expect = SS__CACHE_HEADER + 8 * (count + 1) + 4 * ntok + (has_labels ? 4 * count : 0) + 8) !=
+            file_size) {
+        fclose(f);
+        return ss__fail(SS_ERR_FORMAT, "%s: byte 16: %llu sequences and %llu tokens do not match "
+                        "the file size %llu", path, (unsigned long long)count,
+                        (unsigned long long)ntok, (unsigned long long)file_size);
+    }
+    h = ss_hash64(head, sizeof head, h);
+    ds->offsets = (int64_t *)ss__malloc((size_t)(count + 1) * sizeof(int64_t));
+    ds->tokens = (int32_t *)ss__malloc((size_t)ntok * sizeof(int32_t));
+    ds->labels = has_labels ? (float *)ss__malloc((size_t)count * sizeof(float)) : NULL;
+    if (!ds->offsets || !ds->tokens || (has_labels && !ds->labels))
+        r = ss__fail(SS_ERR_NOMEM, "%s: no memory for %llu tokens", path, (unsigned long long)ntok);
+    else if (!ss__read_le_array(f, ds->offsets, (size_t)count + 1, 8, &h) ||
+             !ss__read_le_array(f, ds->tokens, (size_t)ntok, 4, &h) ||
+             (has_labels && !ss__read_le_array(f, ds->labels, (size_t)count, 4, &h)) ||
+             fread(tail, 1, 8, f) != 8)
+        r = ss__fail(SS_ERR_IO, "%s: short read (the file changed while reading)", path);
+    else if (ss__get_le(tail, 8) != h)
+        r = ss__fail(SS_ERR_FORMAT, "%s: byte %llu: checksum mismatch (the file is damaged)", path,
+                     (unsigned long long)(file_size - 8));
+    fclose(f);
+    if (r == SS_OK && ds->offsets[0] != 0)
+        r = ss__fail(SS_ERR_FORMAT, "%s: byte %d: the first offset is not 0", path, SS__CACHE_HEADER);
+    for (i = 0; r == SS_OK && i < count; i++) {
+        int64_t n = ds->offsets[i + 1] - ds->offsets[i];
+        if (n < 1 || ds->offsets[i + 1] > (int64_t)ntok || n > INT_MAX)
+            r = ss__fail(SS_ERR_FORMAT, "%s: byte %llu: offset %llu of sequence %llu is out of order",
+                         path, (unsigned long long)(SS__CACHE_HEADER + 8 * (i + 1)),
+                         (unsigned long long)ds->offsets[i + 1], (unsigned long long)i);
+        else if ((int)n > max_len)
+            max_len = (int)n;
+    }
+    if (r == SS_OK && ds->offsets[count] != (int64_t)ntok)
+        r = ss__fail(SS_ERR_FORMAT, "%s: the last offset is not the token count", path);
+    for (i = 0; r == SS_OK && i < ntok; i++)
+        if (ds->tokens[i] < 0)
+            r = ss__fail(SS_ERR_FORMAT, "%s: token %llu is negative", path, (unsigned long long)i);
+    if (r != SS_OK) {
+        ss_dataset_free(ds);
+        return r;
+    }
+    ds->count = (int64_t)count;
+    ds->max_len = max_len;
+    return SS_OK;
+}
+#endif
+
+SS_API int ss_dataset_batch(const ss_dataset *ds, const int64_t *rows, int B, int pad_id,
+                            int *ids, int *key_mask, float *labels) {
+    int b, t, T = 1;
+    for (b = 0; b < B; b++) {
+        int n = (int)(ds->offsets[rows[b] + 1] - ds->offsets[rows[b]]);
+        if (n > T) T = n;
+    }
+    for (b = 0; b < B; b++) {
+        const int32_t *seq = ds->tokens + ds->offsets[rows[b]];
+        int n = (int)(ds->offsets[rows[b] + 1] - ds->offsets[rows[b]]);
+        for (t = 0; t < T; t++) {
+            ids[b * T + t] = t < n ? seq[t] : pad_id;
+            key_mask[b * T + t] = t < n;
+        }
+        if (labels && ds->labels) labels[b] = ds->labels[rows[b]];
+    }
+    return T;
+}
+
+// >>sampler ---------------------------------------------------------------------------------------
+
+SS_API ss_result ss_sampler_init(ss_sampler *s, int64_t count, uint64_t seed, int shuffle) {
+    SS_MEMSET(s, 0, sizeof *s);
+    if (count < 1) return ss__fail(SS_ERR_INVALID, "sampler over %lld sequences", (long long)count);
+    s->perm = (int64_t *)ss__malloc((size_t)count * sizeof(int64_t));
+    if (!s->perm) return ss__fail(SS_ERR_NOMEM, "no memory for a permutation of %lld", (long long)count);
+    s->seed = seed;
+    s->count = count;
+    s->shuffle = shuffle;
+    s->epoch = -1;
+    return SS_OK;
+}
+
+SS_API int64_t ss_sampler_row(ss_sampler *s, int64_t g) {
+    int64_t epoch = g / s->count, i;
+    if (!s->shuffle) return g % s->count;
+    if (epoch != s->epoch) {
+        ss_rng base, rng;
+        ss_rng_seed(&base, s->seed);
+        rng = ss_rng_split(&base, (uint64_t)epoch);
+        for (i = 0; i < s->count; i++) s->perm[i] = i;
+        for (i = s->count - 1; i > 0; i--) {
+            int64_t j = (int64_t)(ss_rng_u64(&rng) % (uint64_t)(i + 1)), tmp = s->perm[i];
+            s->perm[i] = s->perm[j];
+            s->perm[j] = tmp;
+        }
+        s->epoch = epoch;
+    }
+    return s->perm[g % s->count];
+}
+
+SS_API void ss_sampler_free(ss_sampler *s) {
+    ss_free(s->perm);
+    SS_MEMSET(s, 0, sizeof *s);
+}
+
+// >>optimizer state -------------------------------------------------------------------------------
+
+#ifndef SS_NO_STDIO
+SS_API ss_result ss_optimizer_save(const ss_params *p, const char *path,
+                                   const char *const *metadata, int metadata_pairs) {
+    ss_safetensors_tensor *t;
+    char *names;
+    size_t name_size = SS_MAX_NAME + 2;
+    ss_result r;
+    int i, k, n = 2 * p->count;
+    t = (ss_safetensors_tensor *)ss__malloc((size_t)n * sizeof *t);
+    names = (char *)ss__malloc((size_t)n * name_size);
+    if (!t || !names) {
+        ss_free(t);
+        ss_free(names);
+        return ss__fail(SS_ERR_NOMEM, "%s: no memory for the optimizer table", path);
+    }
+    for (i = 0; i < p->count; i++) {
+        const ss_tensor *tn = &p->tensors[i];
+        for (k = 0; k < 2; k++) {
+            ss_safetensors_tensor *o = &t[2 * i + k];
+            char *name = names + (size_t)(2 * i + k) * name_size;
+            int d;
+            snprintf(name, name_size, "%c.%s", k ? 'v' : 'm', tn->name);
+            o->name = name;
+            o->ndim = tn->ndim;
+            for (d = 0; d < SS_SAFETENSORS_MAX_DIMS; d++) o->shape[d] = d < tn->ndim ? tn->shape[d] : 1;
+            o->data = (k ? p->v : p->m) + tn->offset;
+        }
+    }
+    r = ss_safetensors_write(path, t, n, metadata, metadata_pairs);
+    ss_free(t);
+    ss_free(names);
+    return r;
+}
+
+SS_API ss_result ss_optimizer_load(ss_params *p, struct ss_safetensors *st) {
+    char name[SS_MAX_NAME + 2];
+    int i, k, d;
+    ss_result r;
+    for (k = 0; k < 2; k++) {
+        for (i = 0; i < p->count; i++) {
+            const ss_tensor *tn = &p->tensors[i];
+            const ss_safetensors_entry *e;
+            int idx;
+            snprintf(name, sizeof name, "%c.%s", k ? 'v' : 'm', tn->name);
+            idx = ss_safetensors_find(st, name);
+            if (idx < 0)
+                return ss__fail(SS_ERR_NOT_FOUND, "%s: no tensor '%s'", st->path, name);
+            e = &st->entries[idx];
+            for (d = 0; d < tn->ndim && e->ndim == tn->ndim; d++)
+                if (e->shape[d] != tn->shape[d]) break;
+            if (e->ndim != tn->ndim || d != tn->ndim)
+                return ss__fail(SS_ERR_FORMAT, "%s: '%s' has %d dims of another shape than the "
+                                "model's tensor", st->path, name, e->ndim);
+            r = ss_safetensors_read_f32(st, idx, (k ? p->v : p->m) + tn->offset, tn->numel);
+            if (r != SS_OK) return r;
+        }
+    }
+    return SS_OK;
+}
+#endif
 
 // >>tokenizer (implementation) --------------------------------------------------------------------
 
