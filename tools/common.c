@@ -10,6 +10,7 @@ int tool_parse(const char *cmd, int argc, char **argv, int first, tool_opt *opts
                const char **positional, int max_positional, int *n_positional) {
     int i, k;
     *n_positional = 0;
+    for (k = 0; k < n_opts; k++) opts[k].n_values = 0;
     for (i = first; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0) {
@@ -34,6 +35,14 @@ int tool_parse(const char *cmd, int argc, char **argv, int first, tool_opt *opts
             opts[k].value = argv[++i];
         } else {
             opts[k].value = "1";
+        }
+        if (opts[k].multi) {
+            if (opts[k].n_values == TOOL_MAX_VALUES) {
+                fprintf(stderr, "ss %s: option %s given more than %d times\n", cmd, a,
+                        TOOL_MAX_VALUES);
+                return 0;
+            }
+            opts[k].values[opts[k].n_values++] = opts[k].value;
         }
     }
     return 1;
@@ -60,6 +69,25 @@ int tool_opt_int(const tool_opt *opt, int default_value, int min, int max, int *
         return 0;
     }
     *out = (int)v;
+    return 1;
+}
+
+int tool_opt_double(const tool_opt *opt, double default_value, double min, double max,
+                    double *out) {
+    char *end;
+    double v;
+    if (!opt->value) {
+        *out = default_value;
+        return 1;
+    }
+    v = strtod(opt->value, &end);
+    /* written so that NaN fails the range test: every comparison with NaN is false */
+    if (*opt->value == '\0' || *end != '\0' || !(v >= min && v <= max)) {
+        fprintf(stderr, "ss: %s must be a number in %g..%g, got '%s'\n", opt->name, min, max,
+                opt->value);
+        return 0;
+    }
+    *out = v;
     return 1;
 }
 
