@@ -1,7 +1,8 @@
 # subspace.h - build, test, demo, bench.
 #   make            the `ss` tool and the examples (libc + libm only)
 #   make test       every test in every promised build; ends with "N passed, N failed"
-#   make demo       the layer tour: one MLA-o attention layer, forward, backward, gradient check
+#   make demo       pre-train and fine-tune tiny MHA, MLA and MLA-o on built-in data: the table
+#   make tour       the layer tour: one MLA-o attention layer, forward, backward, gradient check
 #   make bench      `ss bench gemm` built with OpenMP (and OpenBLAS when installed)
 #   make install    subspace.h to $(PREFIX)/include, ss to $(PREFIX)/bin
 # Switches: OPENMP=1 (threads), CBLAS=1 (OpenBLAS GEMM), SANITIZE=1 (ASan + UBSan),
@@ -28,11 +29,11 @@ ifeq ($(SANITIZE),1)
 CFLAGS_ALL += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g
 endif
 
-TOOL_SRC = tools/ss.c tools/common.c $(wildcard tools/cmd_*.c)
+TOOL_SRC = $(filter-out tools/gen_unicode.c,$(wildcard tools/*.c))
 TOOL_HDR = $(wildcard tools/*.h)
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test demo bench install clean
+.PHONY: all test demo tour bench install clean
 all: $(BUILD)/ss $(EXAMPLES)
 
 $(BUILD)/ss: $(TOOL_SRC) $(TOOL_HDR) subspace.h | $(BUILD)
@@ -47,7 +48,13 @@ $(BUILD):
 test:
 	CC="$(CC)" ARCH="$(ARCH)" bash tests/run.sh
 
-demo: $(BUILD)/layer_tour
+# The main job on built-in data: tiny MHA, MLA and MLA-o encoders pre-trained and fine-tuned alike.
+demo: $(BUILD)/ss
+	rm -rf $(BUILD)/demo
+	OMP_WAIT_POLICY=PASSIVE $(BUILD)/ss compare configs/tiny_mha.json configs/tiny_mla.json \
+		configs/tiny.json --out $(BUILD)/demo
+
+tour: $(BUILD)/layer_tour
 	$(BUILD)/layer_tour
 
 # The benchmark build: OpenMP always, OpenBLAS beside the built-in kernel when it is installed.

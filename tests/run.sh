@@ -109,7 +109,7 @@ for e in examples/*.c; do
     n=$(basename "$e" .c)
     step "example/$n" sh -c "gcc $WARN -O2 $ARCH -o $OUT/$n $e -lm && $OUT/$n"
 done
-step "tool/build" sh -c "gcc $WARN -O2 $ARCH -fopenmp -o $OUT/ss tools/ss.c tools/common.c tools/cmd_*.c -lm"
+step "tool/build" sh -c "gcc $WARN -O2 $ARCH -fopenmp -o $OUT/ss $(ls tools/*.c | grep -v gen_unicode) -lm"
 barrier
 step "tool/version" sh -c "$OUT/ss version | grep -q '^subspace '"
 step "tool/help" sh -c "$OUT/ss help | grep -q 'bench'"
@@ -133,6 +133,13 @@ for c in mha_rope_baseline:14121984 best_mla:13286976 best_mla-o:13090368; do
     step "tool/params-${c%%:*}" sh -c "$OUT/ss params configs/${c%%:*}.json | grep -q '^configs/${c%%:*}.json: ${c##*:} parameters'"
 done
 step "tool/params-bad-config" sh -c "$OUT/ss params tests/compile/impl.c 2>&1 | grep -q 'impl.c:1:'"
+# Training end to end (tests/cli_train.sh): learning, exact resume, determinism across thread
+# counts, a NaN stop, fine-tuning, the causal LM, bad input, compare; resume also runs in a
+# sanitized build of the tool.
+for s in learns resume determinism nan finetune clm bad-input compare; do
+    step "train/$s" bash tests/cli_train.sh "$s" "$OUT/ss" "$OUT/train-$s"
+done
+step "train-san/resume" sh -c "gcc $WARN -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -o $OUT/ss-san \$(ls tools/*.c | grep -v gen_unicode) -lm && bash tests/cli_train.sh resume $OUT/ss-san $OUT/train-san-resume"
 
 barrier
 pass=0

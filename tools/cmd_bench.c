@@ -265,8 +265,10 @@ int cmd_bench(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[2], "gemm") == 0) return bench_gemm(argc, argv);
     if (argc >= 3 && strcmp(argv[2], "step") == 0) return bench_step(argc, argv);
     if (argc >= 3 && strcmp(argv[2], "tokenize") == 0) return tokenize_bench(argc, argv);
+    if (argc >= 3 && strcmp(argv[2], "train") == 0) return bench_train(argc, argv);
     fprintf(stderr, "usage: ss bench gemm [--threads N] [--reps N] [--quick]\n"
                     "       ss bench step [--config C] [--batch B] [--seq T] [--reps N] [--threads N]\n"
-                    "       ss bench tokenize --vocab vocab.txt [--input FILE]\n");
+                    "       ss bench tokenize --vocab vocab.txt [--input FILE]\n"
+                    "       ss bench train [CONFIG.json...] [--batch B] [--seq T] [--reps N] [--threads N]\n");
     return argc >= 3 && strcmp(argv[2], "--help") == 0 ? 0 : 2;
 }

@@ -20,8 +20,13 @@ static int cmd_version(int argc, char **argv) {
 static int cmd_help(int argc, char **argv);
 
 static const tool_command commands[] = {
+    {"pretrain", cmd_pretrain, "pre-train an encoder (masked LM) or decoder (--objective clm) from a config"},
+    {"finetune", cmd_finetune, "fine-tune a pre-trained encoder on sentence classification (GLUE TSV)"},
+    {"compare", cmd_compare, "pre-train and fine-tune several configs with several seeds; the results table"},
+    {"data", cmd_data, "write the built-in synthetic data set and its vocabulary: `ss data --out DIR`"},
+    {"config", cmd_config, "config files: `ss config new NAME --base C --set KEY=VALUE`, `ss config show C`"},
     {"params", cmd_params, "the tensors, parameter count and memory of a config's model"},
-    {"bench", cmd_bench, "benchmarks: `ss bench gemm` (matrix products), `ss bench step` (training step)"},
+    {"bench", cmd_bench, "benchmarks: `ss bench gemm` (matrix products), `ss bench train` (training update), `ss bench step`, `ss bench tokenize`"},
     {"tokenize", cmd_tokenize, "token ids of each line of a text: `ss tokenize --vocab vocab.txt [FILE]`"},
     {"vocab", cmd_vocab, "train a WordPiece vocabulary: `ss vocab train --size N --out vocab.txt FILES`"},
     {"version", cmd_version, "print the library version and what this build runs on"},
