@@ -89,6 +89,26 @@ nan) # a NaN loss stops training, names the last good checkpoint, and leaves it 
         fail "the last good checkpoint differs from an unbroken run's"
     [ ! -d "$WORK/b/checkpoint-45" ] || fail "a checkpoint was written after the NaN"
     ;;
+sigint) # Ctrl-C: a checkpoint, status 130, and a resume that ends as an unbroken run does
+    pre "$WORK/a" --set pre_train.num_train_steps=400 --set pre_train.eval_steps=400
+    # the tool itself in the background (not the shell function: $! must be its pid)
+    "$SS" pretrain --config $CFG --train "$DATA/train.txt" --valid "$DATA/valid.txt" \
+        --vocab "$DATA/vocab.txt" --out "$WORK/b" --quiet --set model.vocab_size="$V" \
+        --set pre_train.num_train_steps=400 --set pre_train.eval_steps=400 \
+        --set pre_train.logging_steps=10 2>"$WORK/err" &
+    pid=$!
+    for _ in $(seq 100); do [ -s "$WORK/b/metrics.jsonl" ] && break; sleep 0.1; done
+    kill -INT $pid
+    rc=0
+    wait $pid || rc=$?
+    [ "$rc" -eq 130 ] || fail "exit status $rc after SIGINT (130 expected)"
+    grep -q 'interrupted at update [0-9]*; checkpoint saved' "$WORK/err" || fail "message: $(cat "$WORK/err")"
+    ls -d "$WORK"/b/checkpoint-* >/dev/null 2>&1 || fail "no checkpoint after SIGINT"
+    pre "$WORK/b" --set pre_train.num_train_steps=400 --set pre_train.eval_steps=400 --resume
+    cmp "$WORK/a/checkpoint-400/model.safetensors" "$WORK/b/checkpoint-400/model.safetensors" ||
+        fail "interrupted and resumed run differs from the unbroken one"
+    diff <(metrics "$WORK/a") <(metrics "$WORK/b") >/dev/null || fail "metrics differ"
+    ;;
 finetune) # pre-train, fine-tune, and beat chance (0.5) on the dev set clearly; --from-scratch runs too
     "$SS" pretrain --config $CFG --train "$DATA/train.txt" --valid "$DATA/valid.txt" \
         --vocab "$DATA/vocab.txt" --out "$WORK/pre" --quiet --set model.vocab_size="$V" \

@@ -136,7 +136,7 @@ step "tool/params-bad-config" sh -c "$OUT/ss params tests/compile/impl.c 2>&1 | 
 # Training end to end (tests/cli_train.sh): learning, exact resume, determinism across thread
 # counts, a NaN stop, fine-tuning, the causal LM, bad input, compare; resume also runs in a
 # sanitized build of the tool.
-for s in learns resume determinism nan finetune clm bad-input compare; do
+for s in learns resume determinism nan sigint finetune clm bad-input compare; do
     step "train/$s" bash tests/cli_train.sh "$s" "$OUT/ss" "$OUT/train-$s"
 done
 step "train-san/resume" sh -c "gcc $WARN -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -o $OUT/ss-san \$(ls tools/*.c | grep -v gen_unicode) -lm && bash tests/cli_train.sh resume $OUT/ss-san $OUT/train-san-resume"
