@@ -4314,7 +4314,9 @@ SS_PRIVATE double ss__powi(double x, int64_t n) {
 }
 
 SS_API void ss_adamw_step(ss_params *p, const ss_adamw *opt, double lr, int64_t t) {
+    /* 1 - beta in double, as torch does: (1.0f - 0.999f) would be 1.3e-5 off in relative terms */
     const float b1 = (float)opt->beta1, b2 = (float)opt->beta2, eps = (float)opt->eps;
+    const float c1 = (float)(1.0 - opt->beta1), c2 = (float)(1.0 - opt->beta2);
     const float step_size = (float)(lr / (1.0 - ss__powi(opt->beta1, t)));
     const float bc2_sqrt = (float)SS_SQRT(1.0 - ss__powi(opt->beta2, t));
     int k;
@@ -4328,8 +4330,8 @@ SS_API void ss_adamw_step(ss_params *p, const ss_adamw *opt, double lr, int64_t 
         long i, n = (long)tn->numel;
         SS__OMP(parallel for schedule(static) if (n > 16384))
         for (i = 0; i < n; i++) {
-            m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-            v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+            m[i] = b1 * m[i] + c1 * g[i];
+            v[i] = b2 * v[i] + c2 * g[i] * g[i];
             w[i] = w[i] * decay - step_size * m[i] / (SS_SQRTF(v[i]) / bc2_sqrt + eps);
         }
     }
@@ -4661,7 +4663,7 @@ SS_PRIVATE int ss__parse_label(const char *f, size_t n, int num_labels, float *o
         return 1;
     }
     v = strtod(buf, &end);
-    if (*end != '\0' || buf[0] == ' ' || !(v - v == 0.0)) {
+    if (*end != '\0' || buf[0] == ' ' || !(v - v == 0.0) || v > 3.4e38 || v < -3.4e38) {
         snprintf(msg, msg_size, "label '%s' is not a finite number", buf);
         return 0;
     }
@@ -4905,7 +4907,7 @@ SS_API ss_result ss_dataset_load(ss_dataset *ds, const char *path, uint64_t key)
     }
     count = ss__get_le(head + 16, 8);
     ntok = ss__get_le(head + 24, 8);
-    has_labels = (int)ss__get_le(head + 36, 4);
+    has_labels = ss__get_le(head + 36, 4) <= 1 ? (int)ss__get_le(head + 36, 4) : 2; /* 2: invalid */
     /* the file size must be exactly what the header promises (checked without overflow) */
     if (count >= file_size / 8 || ntok >= file_size / 4 || has_labels > 1 ||
         (expect = SS__CACHE_HEADER + 8 * (count + 1) + 4 * ntok + (has_labels ? 4 * count : 0) + 8) !=

@@ -109,7 +109,8 @@ for e in examples/*.c; do
     n=$(basename "$e" .c)
     step "example/$n" sh -c "gcc $WARN -O2 $ARCH -o $OUT/$n $e -lm && $OUT/$n"
 done
-step "tool/build" sh -c "gcc $WARN -O2 $ARCH -fopenmp -o $OUT/ss $(ls tools/*.c | grep -v gen_unicode) -lm"
+TOOL_SRC=$(ls tools/*.c | grep -v gen_unicode | tr '\n' ' ') # the Makefile's list
+step "tool/build" sh -c "gcc $WARN -O2 $ARCH -fopenmp -o $OUT/ss $TOOL_SRC -lm"
 barrier
 step "tool/version" sh -c "$OUT/ss version | grep -q '^subspace '"
 step "tool/help" sh -c "$OUT/ss help | grep -q 'bench'"
@@ -139,7 +140,7 @@ step "tool/params-bad-config" sh -c "$OUT/ss params tests/compile/impl.c 2>&1 | 
 for s in learns resume determinism nan sigint finetune clm bad-input compare; do
     step "train/$s" bash tests/cli_train.sh "$s" "$OUT/ss" "$OUT/train-$s"
 done
-step "train-san/resume" sh -c "gcc $WARN -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -o $OUT/ss-san \$(ls tools/*.c | grep -v gen_unicode) -lm && bash tests/cli_train.sh resume $OUT/ss-san $OUT/train-san-resume"
+step "train-san/resume" sh -c "gcc $WARN -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -o $OUT/ss-san $TOOL_SRC -lm && bash tests/cli_train.sh resume $OUT/ss-san $OUT/train-san-resume"
 
 barrier
 pass=0
