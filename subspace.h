@@ -4663,7 +4663,7 @@ SS_PRIVATE int ss__parse_label(const char *f, size_t n, int num_labels, float *o
         return 1;
     }
     v = strtod(buf, &end);
-    if (*end != '\0' || buf[0] == ' ' || !(v - v == 0.0) || v > 3.4e38 || v < -3.4e38) {
+    if (*end != '\0' || buf[0] == ' ' || !(v - v == 0.0) || v > 3.4028234663852886e38 || v < -3.4028234663852886e38) {
         snprintf(msg, msg_size, "label '%s' is not a finite number", buf);
         return 0;
     }
@@ -4741,8 +4741,8 @@ SS_API ss_result ss_dataset_slice(ss_dataset *ds, const ss_dataset *src, int64_t
     int64_t i, base, ntok;
     SS_MEMSET(ds, 0, sizeof *ds);
     if (first < 0 || count < 0 || first > src->count || count > src->count - first)
-        return ss__fail(SS_ERR_INVALID, "slice [%lld, %lld) outside a data set of %lld sequences",
-                        (long long)first, (long long)(first + count), (long long)src->count);
+        return ss__fail(SS_ERR_INVALID, "slice of %lld sequences from %lld outside a data set of "
+                        "%lld sequences", (long long)count, (long long)first, (long long)src->count);
     base = src->offsets[first];
     ntok = src->offsets[first + count] - base;
     ds->offsets = (int64_t *)ss__malloc((size_t)(count + 1) * sizeof(int64_t));
