@@ -1,4 +1,4 @@
-/* subspace.h 0.1.0 - train, measure and take apart MHA, MLA and MLA-o attention in C99. MIT licence.
+/* subspace.h 0.2.0 - train, measure and take apart MHA, MLA and MLA-o attention in C99. MIT licence.
 
    QUICK START
    ===========
@@ -99,6 +99,8 @@
 
    RECENT CHANGES
    ==============
+   0.2.0  section 8, training: AdamW, LR schedules, gradient clipping, MLM masking, text and TSV
+          data sets, a token cache, a sampler, padded batches, AdamW state for exact resume.
    0.1.0  first release: error model, RNG, parameter registry, GEMM core, ops with checked backward,
           MHA/MLA/MLA-o layers and the encoder model with MLM, causal-LM and classifier heads,
           the BERT WordPiece tokenizer and vocabulary trainer,
@@ -116,9 +118,9 @@
 // 1. Configuration, version, results
 
 #define SS_VERSION_MAJOR 0
-#define SS_VERSION_MINOR 1
+#define SS_VERSION_MINOR 2
 #define SS_VERSION_PATCH 0
-#define SS_VERSION_STRING "0.1.0"
+#define SS_VERSION_STRING "0.2.0"
 
 #ifndef SS_API
 #ifdef SS_STATIC
@@ -164,7 +166,7 @@ SS_API const char *ss_result_string(ss_result r);
    SS_NO_ERROR_STRINGS. Thread-local where the compiler offers it. */
 SS_API const char *ss_last_error_detail(void);
 
-/* "subspace 0.1.0 gemm=builtin-avx2 omp=on": what this build runs on. Static string. */
+/* "subspace 0.2.0 gemm=builtin-avx2 omp=on": what this build runs on. Static string. */
 SS_API const char *ss_build_info(void);
 
 /* Release a buffer the library returned as "owned: release with ss_free" (e.g. ss_file_read). */
@@ -753,7 +755,8 @@ typedef struct ss_model_acts {
     float *pooled_drop;    /* classifier (B,D) after dropout */
     unsigned char *cls_mask; /* classifier (B,D) dropout keep mask */
     float *cls_logits;     /* classifier (B,num_labels) */
-    float *cls_probs;      /* classifier (B,num_labels) softmax (num_labels >= 2) */
+    float *cls_probs;      /* classifier (B,num_labels) softmax (num_labels >= 2), with or
+                              without targets */
     /* set by ss_model_forward for ss_model_backward */
     int B, T;              /* the last forward's batch shape */
     int training;          /* its dropout switch */
@@ -4110,7 +4113,18 @@ SS_PRIVATE void ss__classifier_forward(ss_model *m, ss_model_stats *st, int has_
                        ss__classifier_dropout(c, a->training), &m->rng, (size_t)B * D);
     ss_linear_forward(a->cls_logits, a->pooled_drop, m->w.classifier_weight, m->w.classifier_bias,
                       B, D, NL);
-    if (!has_targets) return;
+    if (!has_targets) { /* inference: the class probabilities alone */
+        for (b = 0; b < B && NL >= 2; b++) {
+            const float *z = a->cls_logits + (size_t)b * NL;
+            float *p = a->cls_probs + (size_t)b * NL, zmax = z[0];
+            double sum = 0.0;
+            int k;
+            for (k = 1; k < NL; k++) zmax = z[k] > zmax ? z[k] : zmax;
+            for (k = 0; k < NL; k++) sum += (double)(p[k] = SS_EXPF(z[k] - zmax));
+            for (k = 0; k < NL; k++) p[k] = (float)(p[k] / sum);
+        }
+        return;
+    }
     if (NL >= 2) {
         ss_ce_stats ce;
         ss_crossentropy_forward(&ce, a->losses, a->cls_probs, a->cls_logits, a->targets, B, NL);
@@ -8746,6 +8760,10 @@ SS_API ss_result ss_model_load(ss_model *model, const char *path) {
 
 /* ================================================================================================
    HISTORY
+   0.2.0  (2026-11-28) training: AdamW (torch's arithmetic, no decay on biases and norm gains),
+          linear-warmup/linear-decay, cosine and constant schedules, global-norm clipping, HF's
+          MLM masking, data sets from text (per line or packed) and GLUE TSV, the token cache,
+          the sampler, padded batches, optimizer state save/load.
    0.1.0  (2026-11-27) first release: result codes and error details, splittable RNG, atomic file
           writes, the parameter registry, the GEMM core (naive, blocked, CBLAS), and the ops:
           embedding, linear, RMSNorm, RoPE, attention, SwiGLU, tanh, dropout, cross-entropy.

@@ -121,6 +121,13 @@ finetune) # pre-train, fine-tune, and beat chance (0.5) on the dev set clearly; 
     [ -n "$acc" ] || fail "no test_accuracy in full_config.json"
     python3 -c "import sys; sys.exit(0 if float('$acc') > 0.62 else 1)" || fail "test accuracy $acc"
     [ -s "$WORK/ft/model.safetensors" ] || fail "no fine-tuned model"
+    # examples/classify.c labels the dev sentences from C with the same accuracy
+    cc -std=c99 -O2 -o "$WORK/classify" examples/classify.c -lm
+    tail -n +2 "$DATA/cls_dev.tsv" | cut -f1 | "$WORK/classify" "$WORK/ft/model.safetensors" \
+        "$WORK/ft/vocab.txt" >"$WORK/labels" 2>"$WORK/classify.err" || fail "classify: $(cat "$WORK/classify.err")"
+    c_acc=$(paste <(cut -f1 "$WORK/labels") <(tail -n +2 "$DATA/cls_dev.tsv" | cut -f2) |
+        awk '{ n++; if ($1 == $2) k++ } END { printf "%.4f", k / n }')
+    [ "$c_acc" = "$(printf '%.4f' "$acc")" ] || fail "classify accuracy $c_acc, ss finetune $acc"
     "$SS" finetune --from-scratch --config $CFG --vocab "$DATA/vocab.txt" \
         --train "$DATA/cls_train.tsv" --dev "$DATA/cls_dev.tsv" --out "$WORK/scratch" --quiet \
         --set model.vocab_size="$V" --set fine_tune.epochs=0.5
