@@ -37,8 +37,8 @@ case $scenario in
 learns) # the loss falls well below ln(V), accuracy well above chance; outputs exist
     "$SS" pretrain --config $CFG --train "$DATA/train.txt" --valid "$DATA/valid.txt" \
         --vocab "$DATA/vocab.txt" --out "$WORK/run" --quiet --set model.vocab_size="$V" \
-        --set pre_train.num_train_steps=800 --set pre_train.eval_steps=400 \
-        --set pre_train.learning_rate=0.005
+        --set pre_train.num_train_steps=800 --set pre_train.eval_steps=200 \
+        --set pre_train.learning_rate=0.005 --set pre_train.save_total_limit=1
     for f in metrics.jsonl metrics.csv loss.svg full_config.json config.json vocab.txt; do
         [ -s "$WORK/run/$f" ] || fail "missing $f"
     done
@@ -52,6 +52,11 @@ sys.exit(0 if m["eval_loss"] < 0.75 * lnv and m["eval_accuracy"] > 0.12 else 1)
 EOF
     grep -q '"best_checkpoint": "checkpoint-' "$WORK/run/full_config.json" || fail "no best_checkpoint"
     grep -q '"total_elements": ' "$WORK/run/full_config.json" || fail "no stats.total_elements"
+    # kept: the last checkpoint (save_total_limit 1) and the best
+    best=$(sed -n 's/.*"best_checkpoint": "\(checkpoint-[0-9]*\)".*/\1/p' "$WORK/run/full_config.json")
+    want=$(printf '%s\n' checkpoint-800 "$best" | sort -u | tr '\n' ' ')
+    have=$(cd "$WORK/run" && ls -d checkpoint-* | sort | tr '\n' ' ')
+    [ "$have" = "$want" ] || fail "checkpoints kept: $have (expected $want)"
     grep -q '^step,epoch,loss,grad_norm,learning_rate' "$WORK/run/metrics.csv" || fail "csv header"
     grep -q '<svg' "$WORK/run/loss.svg" || fail "loss.svg is not an SVG"
     ;;
@@ -72,8 +77,9 @@ resume) # stop after 30 (as if killed) and resume == one unbroken run, bit for b
     grep -q 'already holds checkpoints' "$WORK/err" || fail "unclear refusal: $(cat "$WORK/err")"
     ;;
 determinism) # one seed, same files; thread count does not change the bits
-    pre "$WORK/a" --threads 1
-    pre "$WORK/b" --threads 2
+    pre "$WORK/a" --threads 1 --cache "$WORK/cache"
+    ls "$WORK"/cache/train.txt.*.tokens >/dev/null || fail "no token cache written"
+    pre "$WORK/b" --threads 2 --cache "$WORK/cache" # reads the cache
     same_run "$WORK/a" "$WORK/b"
     pre "$WORK/c" --threads 2 --set pre_train.seed=7
     if cmp -s "$WORK/a/checkpoint-60/model.safetensors" "$WORK/c/checkpoint-60/model.safetensors"; then
