@@ -121,6 +121,7 @@ step "tool/help" sh -c "$OUT/ss help | grep -q 'bench'"
 step "tool/unknown-command" sh -c "$OUT/ss frobnicate 2>&1 | grep -q 'unknown command' && { $OUT/ss frobnicate 2>/dev/null; test \$? -eq 2; }"
 step "tool/bench-gemm-quick" sh -c "$OUT/ss bench gemm --quick --threads 2"
 step "tool/bench-step-tiny" sh -c "$OUT/ss bench step --config configs/tiny.json --batch 4 --seq 32 --reps 1"
+step "tool/bench-train-tiny" sh -c "$OUT/ss bench train --config configs/tiny.json --batch 4 --seq 32 --reps 1 | grep -q '^| configs/tiny.json | 146400 | '"
 step "tool/tokenize" sh -c "printf 'Hello, world!\\n' > $OUT/hello.txt && $OUT/ss vocab train --size 200 --out $OUT/v.txt $OUT/hello.txt && $OUT/ss tokenize --vocab $OUT/v.txt $OUT/hello.txt > $OUT/hello.ids && grep -qE '^[0-9]+( [0-9]+)+\$' $OUT/hello.ids && ! grep -qw 1 $OUT/hello.ids"
 
 # The Unicode tables in subspace.h are what tools/gen_unicode.c makes of Debian's unicode-data.

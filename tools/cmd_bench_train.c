@@ -69,6 +69,7 @@ static void bench_train_one(const char *path, int B, int T, int reps, bench_trai
 
 int bench_train(int argc, char **argv) {
     tool_opt opts[] = {
+        {"--config", 1, "a config to measure (repeatable; also positional)", NULL, 1},
         {"--batch", 1, "batch size B (default 32)", NULL, 0},
         {"--seq", 1, "sequence length T (default 128)", NULL, 0},
         {"--reps", 1, "timed updates, median reported (default 5)", NULL, 0},
@@ -78,18 +79,19 @@ int bench_train(int argc, char **argv) {
     const int n_opts = (int)(sizeof opts / sizeof opts[0]);
     const char *defaults[3] = {"configs/mha_rope_baseline.json", "configs/best_mla.json",
                                "configs/best_mla-o.json"};
-    const char *pos[16], **configs;
+    const char *pos[16 + TOOL_MAX_VALUES], **configs;
     int n_pos, B, T, reps, threads = 1, i;
     if (!tool_parse("bench train", argc, argv, 3, opts, n_opts, pos, 16, &n_pos)) return 2;
-    if (opts[4].value) {
+    for (i = 0; i < opts[0].n_values; i++) pos[n_pos++] = opts[0].values[i];
+    if (opts[5].value) {
         tool_usage("bench train", "[CONFIG.json...] (default: the seed's three configs)", opts, n_opts);
         return 0;
     }
 #ifdef _OPENMP
     threads = omp_get_num_procs();
 #endif
-    if (!tool_opt_int(&opts[0], 32, 1, 4096, &B) || !tool_opt_int(&opts[1], 128, 1, 1 << 16, &T) ||
-        !tool_opt_int(&opts[2], 5, 1, 64, &reps) || !tool_opt_int(&opts[3], threads, 1, 1024, &threads))
+    if (!tool_opt_int(&opts[1], 32, 1, 4096, &B) || !tool_opt_int(&opts[2], 128, 1, 1 << 16, &T) ||
+        !tool_opt_int(&opts[3], 5, 1, 64, &reps) || !tool_opt_int(&opts[4], threads, 1, 1024, &threads))
         return 2;
 #ifdef _OPENMP
     omp_set_num_threads(threads);
