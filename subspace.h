@@ -94,6 +94,7 @@
                    tables, encode (pairs, truncation, padding), decode, a WordPiece vocab trainer
    10. >>json      strict RFC 8259 reader with byte offsets in every error, and a writer
        >>safetensors  reader (header only at open, one tensor at a time; F32/F16/BF16/F8) and writer
+       >>shards       sharded checkpoints (model.safetensors.index.json), FP8 block dequantisation
        >>checkpoint   seed config files, model checkpoints as safetensors
    (11. SVD: a later release)
 
@@ -1527,6 +1528,105 @@ SS_API ss_result ss_safetensors_read_f32(ss_safetensors *st, int index, float *o
 SS_API ss_result ss_safetensors_load_params(ss_safetensors *st, ss_params *p, int strict);
 /* Close the file and free everything; safe on a zeroed struct; leaves it zeroed. */
 SS_API void ss_safetensors_close(ss_safetensors *st);
+#endif
+
+// >>shards ----------------------------------------------------------------------------------------
+// Checkpoints of many safetensors files, as Hugging Face publishes large models (DeepSeek-V3/R1,
+// Kimi-K2: 163 shards of about 4.3 GB, SPEC 4.2): DIR/model.safetensors.index.json maps every
+// tensor name to the shard file that holds it,
+//     {"metadata": {"total_size": ...}, "weight_map": {"model.embed_tokens.weight":
+//      "model-00001-of-000163.safetensors", ...}}
+// and each shard is an ordinary safetensors file. A tensor is read by opening its shard's header
+// and seeking to its bytes; nothing else of the shard is read. Weights stored as FP8 E4M3 come
+// with a companion F32 tensor "<name>_scale_inv" of one multiplier per 128x128 block (DeepSeek's
+// weight_dequant: despite the name, value * scale_inv is the weight).
+
+#ifndef SS_NO_STDIO
+/* Read tensor `index` of st as float, dequantising a block-scaled 2-D (M,N) tensor as DeepSeek-V3
+   stores its FP8 weights:
+       out[i*N + j] = value[i][j] * scale[i / block][j / block]      (in float, as weight_dequant)
+   where scale is tensor scale_index of scale_st (st itself or another open file), a float tensor
+   (F32 as DeepSeek writes it; BF16, F16, F64 also taken) of shape (ceil(M/block), ceil(N/block)).
+   The division is rounded up, so the edge blocks of a dimension that is not a multiple of block
+   (kv_a_proj_with_mqa's 576 rows: rows 512..575) get their own scales; the seed's notebook left
+   those rows uninitialised (SPEC 4.3). value may be any float dtype. block > 0 (asserted).
+   Reads the values into out, then the scales in chunks (a 16 KiB and an 8 KiB stack buffer),
+   multiplying each block of out in place: nothing of the tensor's size is allocated. Fails with
+   SS_ERR_INVALID (out_numel is not M*N), SS_ERR_FORMAT (the tensor not 2-D, either one not a
+   float type, or a scale shape that does not match: naming both tensors, both files and both
+   shapes) or SS_ERR_IO as ss_safetensors_read_f32; out is then partly written. One thread at a
+   time per file (as every read). */
+SS_API ss_result ss_safetensors_read_f32_scaled(ss_safetensors *st, int index,
+                                                ss_safetensors *scale_st, int scale_index,
+                                                int block, float *out, size_t out_numel);
+
+/* Shard files kept open at once (each holds its parsed header and a FILE). Reading a tensor whose
+   shard is not open closes the least recently used one first. At least 2 (a weight and its scale
+   may sit in two shards). Set it in every TU: it sizes the struct. */
+#ifndef SS_SHARDS_OPEN
+#define SS_SHARDS_OPEN 4
+#endif
+#if SS_SHARDS_OPEN < 2
+#error "SS_SHARDS_OPEN must be at least 2: a weight and its scale_inv may sit in two shards"
+#endif
+
+/* One tensor of a checkpoint: its name and the shard that holds it. */
+typedef struct ss_shards_tensor {
+    const char *name; /* borrowed from the ss_shards: valid until ss_shards_close */
+    int file;         /* index into ss_shards.files */
+} ss_shards_tensor;
+
+/* A checkpoint of one or many safetensors files: DIR/model.safetensors.index.json, or when that
+   does not exist a single DIR/model.safetensors (Hugging Face writes no index for one file).
+   Open reads the index (or the single file's header) only; a shard's header is read the first
+   time one of its tensors is asked for, and at most SS_SHARDS_OPEN shards stay open.
+   Caller-owned; zero it or let ss_shards_open fill it. One thread at a time per struct. */
+typedef struct ss_shards {
+    char *dir;                  /* owned copy of DIR, for messages */
+    char *index_path;           /* owned "DIR/model.safetensors.index.json", NULL for one file */
+    ss_shards_tensor *tensors;  /* count tensors sorted by name (strcmp), for binary search */
+    int count;
+    const char **files;         /* n_files shard paths ("DIR/model-00001-of-00002.safetensors") */
+    int n_files;
+    char *strings;              /* owned: every tensor name and shard path */
+    ss_safetensors open[SS_SHARDS_OPEN]; /* open shards; a slot is in use when its .file is set */
+    int open_file[SS_SHARDS_OPEN];       /* the files index that slot k holds */
+    uint64_t last_used[SS_SHARDS_OPEN];  /* the clock at slot k's last use */
+    uint64_t clock;                      /* ticks once per use of a shard */
+    long opens;                 /* shard headers read so far (how often the LRU had to reopen) */
+} ss_shards;
+
+/* Read the index of the checkpoint in dir and check it: it must be a JSON object whose
+   "weight_map" is an object of strings, each a shard file name inside dir (no "/" or "\",
+   not "." or "..", not empty). Shard files are not opened (a missing one fails when first
+   needed). Without an index, dir/model.safetensors is opened and its tensors listed. Owned:
+   release with ss_shards_close (also safe after a failure, which leaves *sh zeroed). Fails with
+   SS_ERR_IO (neither file can be opened: the detail names both paths; or a read error),
+   SS_ERR_FORMAT (index not JSON, with the parser's line, column and byte offset; no
+   "weight_map" object; a value that is not a string; a refused shard name: each naming the
+   index file, the tensor and the byte offset; or the single file's header as
+   ss_safetensors_open), SS_ERR_OVERFLOW or SS_ERR_NOMEM. */
+SS_API ss_result ss_shards_open(ss_shards *sh, const char *dir);
+/* Whether the checkpoint lists a tensor called name (binary search; opens nothing). */
+SS_API int ss_shards_has(const ss_shards *sh, const char *name);
+/* dtype, ndim and shape (outermost first; room for SS_SAFETENSORS_MAX_DIMS, only the first ndim
+   written) of the tensor called name; any of the three may be NULL. Opens its shard's header if
+   needed. Fails with SS_ERR_NOT_FOUND (no such tensor in the index), SS_ERR_IO (the shard cannot
+   be opened or read, naming it and the tensor), SS_ERR_FORMAT (the shard's header is malformed,
+   or it lacks a tensor the index puts there: naming the shard, the tensor and the index) or
+   SS_ERR_NOMEM. */
+SS_API ss_result ss_shards_info(ss_shards *sh, const char *name, ss_dtype *dtype, int *ndim,
+                                int64_t *shape);
+/* Read the tensor called name as float into out (out_numel must equal its numel). An F8_E4M3 or
+   F8_E5M2 tensor whose companion "<name>_scale_inv" is in the index (in any shard) is dequantised
+   with 128x128 blocks (ss_safetensors_read_f32_scaled; it must then be 2-D); without a companion
+   it is converted as ss_safetensors_read_f32 does, like every other float dtype. Allocates
+   nothing beyond opening shard headers. Fails as ss_shards_info, and as the two readers; out is
+   then partly written. */
+SS_API ss_result ss_shards_read_f32(ss_shards *sh, const char *name, float *out,
+                                    size_t out_numel);
+/* Close every open shard and free everything; safe on a zeroed struct; leaves it zeroed. */
+SS_API void ss_shards_close(ss_shards *sh);
 #endif
 
 // >>checkpoint ====================================================================================
@@ -8495,6 +8595,440 @@ SS_API void ss_safetensors_close(ss_safetensors *st) {
     ss_free((void *)st->by_name);
     ss_json_doc_free(&st->header);
     SS_MEMSET(st, 0, sizeof *st);
+}
+
+#endif /* SS_NO_STDIO */
+
+// >>shards (implementation) -----------------------------------------------------------------------
+
+#ifndef SS_NO_STDIO
+
+/* Elements [first, first + count) of entry e of st, converted to float into out, through a
+   stack buffer of SS__ST_CHUNK bytes. The caller has checked that e's dtype is a float. */
+SS_PRIVATE ss_result ss__st_read_span(ss_safetensors *st, const ss_safetensors_entry *e,
+                                      uint64_t first, size_t count, float *out) {
+    unsigned char buf[SS__ST_CHUNK];
+    FILE *f = (FILE *)st->file;
+    size_t esize = ss_dtype_size(e->dtype), step = SS__ST_CHUNK / esize, done = 0;
+    uint64_t at = e->offset + first * esize;
+    if (count == 0) return SS_OK;
+    if (at > (uint64_t)LONG_MAX)
+        return ss__fail(SS_ERR_IO, "%s: tensor '%s': byte %llu is beyond what fseek reaches here "
+                        "(long is %d bits)", st->path, e->name, (unsigned long long)at,
+                        (int)(sizeof(long) * CHAR_BIT));
+    if (fseek(f, (long)at, SEEK_SET) != 0)
+        return ss__fail(SS_ERR_IO, "%s: tensor '%s': cannot seek to byte %llu (%s)", st->path,
+                        e->name, (unsigned long long)at, strerror(errno));
+    while (done < count) {
+        size_t n = count - done < step ? count - done : step;
+        size_t got = fread(buf, esize, n, f);
+        if (got != n) {
+            int failed = ferror(f);
+            clearerr(f);
+            return ss__fail(SS_ERR_IO, "%s: tensor '%s' (file bytes %llu..%llu): %s at file byte "
+                            "%llu", st->path, e->name, (unsigned long long)e->offset,
+                            (unsigned long long)(e->offset + e->size),
+                            failed ? "read error" : "the file ends (truncated after open)",
+                            (unsigned long long)(at + (done + got) * esize));
+        }
+        ss__to_f32(out + done, buf, n, e->dtype);
+        done += n;
+    }
+    return SS_OK;
+}
+
+SS_API ss_result ss_safetensors_read_f32_scaled(ss_safetensors *st, int index,
+                                                ss_safetensors *scale_st, int scale_index,
+                                                int block, float *out, size_t out_numel) {
+    float scales[SS__ST_CHUNK / 8]; /* a chunk of scales, converted; 8 KiB */
+    const ss_safetensors_entry *e, *s;
+    int64_t want[2];
+    char have[180], need[48], got[180];
+    size_t M, N, bn, b = (size_t)block, done, n, q, i, j;
+    ss_result r;
+    SS_ASSERT(st && st->file && index >= 0 && index < st->count);
+    SS_ASSERT(scale_st && scale_st->file && scale_index >= 0 && scale_index < scale_st->count);
+    SS_ASSERT(block > 0 && (out || out_numel == 0));
+    e = &st->entries[index];
+    s = &scale_st->entries[scale_index];
+    if ((uint64_t)out_numel != e->numel)
+        return ss__fail(SS_ERR_INVALID, "%s: tensor '%s' has %llu elements, the buffer %zu",
+                        st->path, e->name, (unsigned long long)e->numel, out_numel);
+    if (e->ndim != 2)
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' has shape %s, but block scales ('%s' in "
+                        "%s) apply to a 2-D tensor", st->path, e->name,
+                        ss__shape_string(have, sizeof have, e->shape, e->ndim), s->name,
+                        scale_st->path);
+    if (!ss_dtype_is_float(e->dtype) || !ss_dtype_is_float(s->dtype))
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' is %s and its scales '%s' (in %s) are %s: "
+                        "both must be floating-point types", st->path, e->name,
+                        ss_dtype_name(e->dtype), s->name, scale_st->path, ss_dtype_name(s->dtype));
+    /* ceil-divided, so that the last block of a dimension that is not a multiple of block has a
+       scale too (128x128 blocks of a 576-row tensor: 5 block rows, the last one 64 rows high) */
+    want[0] = e->shape[0] / block + (e->shape[0] % block != 0);
+    want[1] = e->shape[1] / block + (e->shape[1] % block != 0);
+    if (s->ndim != 2 || s->shape[0] != want[0] || s->shape[1] != want[1])
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' of shape %s needs scales of shape %s for "
+                        "%dx%d blocks, but '%s' in %s has shape %s", st->path, e->name,
+                        ss__shape_string(have, sizeof have, e->shape, 2),
+                        ss__shape_string(need, sizeof need, want, 2), block, block, s->name,
+                        scale_st->path, ss__shape_string(got, sizeof got, s->shape, s->ndim));
+    /* The values first, straight into out; then one pass over the scales in chunks, each scale
+       multiplying its block of out in place. Both are bounded reads: no buffer of the tensor's
+       size besides out itself. */
+    r = ss_safetensors_read_f32(st, index, out, out_numel);
+    if (r != SS_OK) return r;
+    M = (size_t)e->shape[0];
+    N = (size_t)e->shape[1];
+    bn = (size_t)want[1];
+    for (done = 0; done < (size_t)s->numel; done += n) {
+        n = (size_t)s->numel - done;
+        if (n > sizeof scales / sizeof scales[0]) n = sizeof scales / sizeof scales[0];
+        r = ss__st_read_span(scale_st, s, done, n, scales);
+        if (r != SS_OK) return r;
+        for (q = 0; q < n; q++) {
+            size_t bi = (done + q) / bn, bj = (done + q) % bn;
+            size_t i1 = (bi + 1) * b < M ? (bi + 1) * b : M;
+            size_t j1 = (bj + 1) * b < N ? (bj + 1) * b : N;
+            float sc = scales[q];
+            for (i = bi * b; i < i1; i++) {
+                float *row = out + i * N;
+                for (j = bj * b; j < j1; j++) row[j] *= sc;
+            }
+        }
+    }
+    return SS_OK;
+}
+
+/* "dir/name" (just name when dir is empty) into a new buffer of ss__path_join_size bytes. */
+SS_PRIVATE size_t ss__path_join_size(const char *dir, const char *name) {
+    size_t d = strlen(dir);
+    return d + (d > 0 && dir[d - 1] != '/') + strlen(name) + 1;
+}
+SS_PRIVATE char *ss__path_join_into(char *out, const char *dir, const char *name) {
+    size_t d = strlen(dir), n = strlen(name);
+    SS_MEMCPY(out, dir, d);
+    if (d > 0 && dir[d - 1] != '/') out[d++] = '/';
+    SS_MEMCPY(out + d, name, n + 1);
+    return out;
+}
+SS_PRIVATE char *ss__path_join(const char *dir, const char *name) {
+    char *out = (char *)ss__malloc(ss__path_join_size(dir, name));
+    return out ? ss__path_join_into(out, dir, name) : NULL;
+}
+
+/* Whether a shard name from an index stays inside the checkpoint's directory: a plain file name,
+   no separator, not "." or "..", not empty (an index from the internet must not reach
+   "../../.ssh/id_rsa" or "/etc/passwd"). */
+SS_PRIVATE int ss__shard_name_ok(const char *name, size_t len) {
+    size_t i;
+    if (len == 0 || strlen(name) != len) return 0; /* empty, or a NUL inside */
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return 0;
+    for (i = 0; i < len; i++)
+        if (name[i] == '/' || name[i] == '\\') return 0;
+    return 1;
+}
+
+/* strcmp(s, a followed by b), without building the concatenation. */
+SS_PRIVATE int ss__cmp_concat(const char *s, const char *a, const char *b) {
+    const unsigned char *p = (const unsigned char *)s, *q = (const unsigned char *)a;
+    int part;
+    for (part = 0; part < 2; part++, q = (const unsigned char *)b)
+        for (; *q; p++, q++)
+            if (*p != *q) return *p < *q ? -1 : 1; /* the end of s (0) sorts first */
+    return *p != 0;
+}
+
+/* Index in sh->tensors of the tensor called name followed by suffix, or -1. */
+SS_PRIVATE int ss__shards_find(const ss_shards *sh, const char *name, const char *suffix) {
+    int lo = 0, hi = sh->count - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = ss__cmp_concat(sh->tensors[mid].name, name, suffix);
+        if (c == 0) return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+/* "a" or "an" before a JSON type name ("an array", "a number"). */
+SS_PRIVATE const char *ss__a_an(const char *word) {
+    return word[0] == 'a' || word[0] == 'o' ? "an" : "a";
+}
+
+SS_PRIVATE int ss__shards_cmp_tensor(const void *a, const void *b) {
+    return strcmp(((const ss_shards_tensor *)a)->name, ((const ss_shards_tensor *)b)->name);
+}
+
+SS_PRIVATE int ss__shards_cmp_value(const void *a, const void *b) {
+    return strcmp((*(const ss_json *const *)a)->string, (*(const ss_json *const *)b)->string);
+}
+
+/* Fill sh's tables from the index file at path (sh->dir set, everything else zero). */
+SS_PRIVATE ss_result ss__shards_index(ss_shards *sh, const char *path) {
+    ss_json_doc doc;
+    const ss_json *root, *map, **by_file = NULL;
+    char *text = NULL, *at;
+    size_t len, i, n, bytes = 0, names_bytes = 0, files_bytes = 0;
+    int file;
+    ss_result r;
+    SS_MEMSET(&doc, 0, sizeof doc);
+    r = ss_file_read(path, &text, &len);
+    if (r != SS_OK) return r;
+    r = ss_json_parse(&doc, text, len, path); /* "<path>:<line>:<col> (byte N): ..." */
+    ss_free(text);
+    if (r != SS_OK) return r;
+    root = ss_json_root(&doc);
+    map = ss_json_get(root, "weight_map");
+    if (root->type != SS_JSON_OBJECT) {
+        r = ss__fail(SS_ERR_FORMAT, "%s: the index is %s %s, expected an object with a "
+                     "\"weight_map\"", path, ss__a_an(ss_json_type_name(root->type)),
+                     ss_json_type_name(root->type));
+    } else if (!map) {
+        r = ss__fail(SS_ERR_FORMAT, "%s: no \"weight_map\" (the object mapping each tensor name "
+                     "to its shard file)", path);
+    } else if (map->type != SS_JSON_OBJECT) {
+        r = ss__fail(SS_ERR_FORMAT, "%s: \"weight_map\" (byte %zu) is %s %s, expected an object "
+                     "mapping each tensor name to its shard file", path, map->offset,
+                     ss__a_an(ss_json_type_name(map->type)), ss_json_type_name(map->type));
+    } else if (map->length > (size_t)INT_MAX) {
+        r = ss__fail(SS_ERR_FORMAT, "%s: %zu tensors, too many", path, map->length);
+    }
+    n = r == SS_OK ? map->length : 0;
+    for (i = 0; i < n && r == SS_OK; i++) {
+        const ss_json *m = &map->children[i];
+        if (strlen(m->key) != m->key_length)
+            r = ss__fail(SS_ERR_FORMAT, "%s: a tensor name in \"weight_map\" (byte %zu) contains "
+                         "a NUL byte", path, m->offset);
+        else if (m->type != SS_JSON_STRING)
+            r = ss__fail(SS_ERR_FORMAT, "%s: weight_map[\"%s\"] (byte %zu) is %s %s, expected "
+                         "the shard file name as a string", path, m->key, m->offset,
+                         ss__a_an(ss_json_type_name(m->type)), ss_json_type_name(m->type));
+        else if (!ss__shard_name_ok(m->string, m->length))
+            r = ss__fail(SS_ERR_FORMAT, "%s: weight_map[\"%s\"] (byte %zu): shard \"%s\" is not a "
+                         "plain file name in the checkpoint's directory (refused: empty, \".\", "
+                         "\"..\", or a \"/\" or \"\\\" in it)", path, m->key, m->offset, m->string);
+        else if (!ss__add_size(names_bytes, m->key_length + 1, &names_bytes))
+            r = ss__fail(SS_ERR_OVERFLOW, "%s: tensor names overflow", path);
+    }
+    /* Shard files: sort the members by value, one file per run of equal values. */
+    if (r == SS_OK && (!ss__mul_size(n, sizeof *by_file, &bytes) ||
+                       !(by_file = (const ss_json **)ss__malloc(bytes))))
+        r = ss__fail(SS_ERR_NOMEM, "%s: no memory for %zu index entries", path, n);
+    if (r == SS_OK) {
+        for (i = 0; i < n; i++) by_file[i] = &map->children[i];
+        qsort((void *)by_file, n, sizeof *by_file, ss__shards_cmp_value);
+        for (i = 0; i < n; i++)
+            if (i == 0 || strcmp(by_file[i]->string, by_file[i - 1]->string) != 0) {
+                sh->n_files++;
+                if (!ss__add_size(files_bytes, ss__path_join_size(sh->dir, by_file[i]->string),
+                                  &files_bytes))
+                    r = ss__fail(SS_ERR_OVERFLOW, "%s: shard paths overflow", path);
+            }
+    }
+    if (r == SS_OK && (!ss__add_size(names_bytes, files_bytes, &bytes) ||
+                       !ss__mul_size(n, sizeof *sh->tensors, &len) ||
+                       !ss__mul_size((size_t)sh->n_files, sizeof *sh->files, &files_bytes)))
+        r = ss__fail(SS_ERR_OVERFLOW, "%s: the table of %zu tensors overflows", path, n);
+    if (r == SS_OK &&
+        (!(sh->strings = (char *)ss__malloc(bytes)) ||
+         !(sh->tensors = (ss_shards_tensor *)ss__malloc(len)) ||
+         !(sh->files = (const char **)ss__malloc(files_bytes))))
+        r = ss__fail(SS_ERR_NOMEM, "%s: no memory for the table of %zu tensors", path, n);
+    if (r == SS_OK) {
+        at = sh->strings;
+        for (i = 0, file = -1; i < n; i++) {
+            const ss_json *m = by_file[i];
+            if (i == 0 || strcmp(m->string, by_file[i - 1]->string) != 0) {
+                sh->files[++file] = ss__path_join_into(at, sh->dir, m->string);
+                at += strlen(at) + 1;
+            }
+            SS_MEMCPY(at, m->key, m->key_length + 1);
+            sh->tensors[i].name = at;
+            sh->tensors[i].file = file;
+            at += m->key_length + 1;
+        }
+        sh->count = (int)n;
+        qsort(sh->tensors, n, sizeof *sh->tensors, ss__shards_cmp_tensor);
+    }
+    ss_free((void *)by_file);
+    ss_json_doc_free(&doc);
+    return r;
+}
+
+/* Fill sh's tables from a single safetensors file at path, kept open in slot 0. */
+SS_PRIVATE ss_result ss__shards_single(ss_shards *sh, const char *path) {
+    ss_safetensors *st = &sh->open[0];
+    size_t bytes, table, i;
+    char *at;
+    ss_result r = ss_safetensors_open(st, path);
+    if (r != SS_OK) return r;
+    sh->open_file[0] = 0;
+    sh->last_used[0] = ++sh->clock;
+    sh->opens = 1;
+    bytes = strlen(path) + 1;
+    for (i = 0; i < (size_t)st->count; i++)
+        if (!ss__add_size(bytes, strlen(st->entries[i].name) + 1, &bytes))
+            return ss__fail(SS_ERR_OVERFLOW, "%s: tensor names overflow", path);
+    if (!ss__mul_size((size_t)st->count, sizeof *sh->tensors, &table))
+        return ss__fail(SS_ERR_OVERFLOW, "%s: the table of %d tensors overflows", path, st->count);
+    sh->strings = (char *)ss__malloc(bytes);
+    sh->tensors = (ss_shards_tensor *)ss__malloc(table);
+    sh->files = (const char **)ss__malloc(sizeof *sh->files);
+    if (!sh->strings || !sh->tensors || !sh->files)
+        return ss__fail(SS_ERR_NOMEM, "%s: no memory for the table of %d tensors", path,
+                        st->count);
+    at = sh->strings;
+    SS_MEMCPY(at, path, strlen(path) + 1);
+    sh->files[0] = at;
+    sh->n_files = 1;
+    at += strlen(path) + 1;
+    for (i = 0; i < (size_t)st->count; i++) { /* by_name is sorted with strcmp already */
+        const char *name = st->by_name[i]->name;
+        size_t n = strlen(name) + 1;
+        SS_MEMCPY(at, name, n);
+        sh->tensors[i].name = at;
+        sh->tensors[i].file = 0;
+        at += n;
+    }
+    sh->count = st->count;
+    return SS_OK;
+}
+
+SS_API ss_result ss_shards_open(ss_shards *sh, const char *dir) {
+    char *single = NULL;
+    FILE *f;
+    ss_result r;
+    SS_ASSERT(sh && dir);
+    SS_MEMSET(sh, 0, sizeof *sh);
+    sh->dir = ss__strdup(dir);
+    sh->index_path = ss__path_join(dir, "model.safetensors.index.json");
+    if (!sh->dir || !sh->index_path) {
+        ss_shards_close(sh);
+        return ss__fail(SS_ERR_NOMEM, "%s: no memory for the path", dir);
+    }
+    f = fopen(sh->index_path, "rb");
+    if (f) {
+        fclose(f);
+        r = ss__shards_index(sh, sh->index_path);
+    } else if (errno != ENOENT) {
+        r = ss__fail(SS_ERR_IO, "%s: cannot open for reading (%s)", sh->index_path,
+                     strerror(errno));
+    } else if (!(single = ss__path_join(dir, "model.safetensors"))) {
+        r = ss__fail(SS_ERR_NOMEM, "%s: no memory for the path", dir);
+    } else if (!(f = fopen(single, "rb"))) {
+        r = ss__fail(SS_ERR_IO, "%s: not a checkpoint: neither %s nor %s can be opened (%s)", dir,
+                     sh->index_path, single, strerror(errno));
+    } else {
+        fclose(f);
+        ss_free(sh->index_path);
+        sh->index_path = NULL;
+        r = ss__shards_single(sh, single);
+    }
+    ss_free(single);
+    if (r != SS_OK) ss_shards_close(sh);
+    return r;
+}
+
+SS_API int ss_shards_has(const ss_shards *sh, const char *name) {
+    return ss__shards_find(sh, name, "") >= 0;
+}
+
+/* The open shard holding sh->tensors[t] (opened, in the least recently used slot other than
+   keep, when it is not open yet), and the tensor's index in it. */
+SS_PRIVATE ss_result ss__shards_get(ss_shards *sh, int t, int keep, int *slot, int *entry) {
+    const ss_shards_tensor *tensor = &sh->tensors[t];
+    int k, pick = -1;
+    ss_result r;
+    for (k = 0; k < SS_SHARDS_OPEN; k++)
+        if (sh->open[k].file && sh->open_file[k] == tensor->file) pick = k;
+    if (pick < 0) {
+        for (k = 0; k < SS_SHARDS_OPEN; k++) { /* a free slot, else the least recently used */
+            if (k == keep) continue;
+            if (!sh->open[k].file) {
+                pick = k;
+                break;
+            }
+            if (pick < 0 || sh->last_used[k] < sh->last_used[pick]) pick = k;
+        }
+        ss_safetensors_close(&sh->open[pick]);
+        r = ss_safetensors_open(&sh->open[pick], sh->files[tensor->file]);
+        if (r != SS_OK) {
+#ifndef SS_NO_ERROR_STRINGS
+            char why[SS__DETAIL_SIZE];
+            SS_MEMCPY(why, ss__error_detail, sizeof why);
+            return ss__fail(r, "%s (the shard of '%s' in %s)", why, tensor->name,
+                            sh->index_path ? sh->index_path : sh->dir);
+#else
+            return r;
+#endif
+        }
+        sh->open_file[pick] = tensor->file;
+        sh->opens++;
+    }
+    sh->last_used[pick] = ++sh->clock;
+    *slot = pick;
+    *entry = ss_safetensors_find(&sh->open[pick], tensor->name);
+    if (*entry < 0)
+        return ss__fail(SS_ERR_FORMAT, "%s: tensor '%s' is not in this shard, though %s lists it "
+                        "there", sh->files[tensor->file], tensor->name,
+                        sh->index_path ? sh->index_path : sh->dir);
+    return SS_OK;
+}
+
+SS_PRIVATE ss_result ss__shards_lookup(ss_shards *sh, const char *name, int *t) {
+    SS_ASSERT(sh && name);
+    *t = ss__shards_find(sh, name, "");
+    if (*t < 0)
+        return ss__fail(SS_ERR_NOT_FOUND, "%s: no tensor '%s' in the checkpoint", 
+                        sh->index_path ? sh->index_path : sh->dir ? sh->dir : "(closed)", name);
+    return SS_OK;
+}
+
+SS_API ss_result ss_shards_info(ss_shards *sh, const char *name, ss_dtype *dtype, int *ndim,
+                                int64_t *shape) {
+    const ss_safetensors_entry *e;
+    int t, slot, entry, d;
+    ss_result r = ss__shards_lookup(sh, name, &t);
+    if (r == SS_OK) r = ss__shards_get(sh, t, -1, &slot, &entry);
+    if (r != SS_OK) return r;
+    e = &sh->open[slot].entries[entry];
+    if (dtype) *dtype = e->dtype;
+    if (ndim) *ndim = e->ndim;
+    for (d = 0; shape && d < e->ndim; d++) shape[d] = e->shape[d];
+    return SS_OK;
+}
+
+SS_API ss_result ss_shards_read_f32(ss_shards *sh, const char *name, float *out,
+                                    size_t out_numel) {
+    ss_dtype dtype;
+    int t, ts, slot, entry, scale_slot, scale_entry;
+    ss_result r = ss__shards_lookup(sh, name, &t);
+    if (r == SS_OK) r = ss__shards_get(sh, t, -1, &slot, &entry);
+    if (r != SS_OK) return r;
+    dtype = sh->open[slot].entries[entry].dtype;
+    ts = ss__shards_find(sh, name, "_scale_inv");
+    if ((dtype == SS_DTYPE_F8_E4M3 || dtype == SS_DTYPE_F8_E5M2) && ts >= 0) {
+        /* the scales may live in another shard: open it without closing the weight's */
+        r = ss__shards_get(sh, ts, slot, &scale_slot, &scale_entry);
+        if (r != SS_OK) return r;
+        return ss_safetensors_read_f32_scaled(&sh->open[slot], entry, &sh->open[scale_slot],
+                                              scale_entry, 128, out, out_numel);
+    }
+    return ss_safetensors_read_f32(&sh->open[slot], entry, out, out_numel);
+}
+
+SS_API void ss_shards_close(ss_shards *sh) {
+    int k;
+    for (k = 0; k < SS_SHARDS_OPEN; k++) ss_safetensors_close(&sh->open[k]);
+    ss_free(sh->dir);
+    ss_free(sh->index_path);
+    ss_free(sh->tensors);
+    ss_free((void *)sh->files);
+    ss_free(sh->strings);
+    SS_MEMSET(sh, 0, sizeof *sh);
 }
 
 #endif /* SS_NO_STDIO */

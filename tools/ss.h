@@ -70,6 +70,7 @@ int cmd_pretrain(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_synth_mla(int argc, char **argv);
 int tokenize_bench(int argc, char **argv);
 int bench_train(int argc, char **argv);
 
