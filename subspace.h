@@ -96,7 +96,8 @@
        >>safetensors  reader (header only at open, one tensor at a time; F32/F16/BF16/F8) and writer
        >>shards       sharded checkpoints (model.safetensors.index.json), FP8 block dequantisation
        >>checkpoint   seed config files, model checkpoints as safetensors
-   (11. SVD: a later release)
+   11. >>linalg    double precision: Householder QR, one-sided Jacobi SVD, effective rank,
+                   principal angles
 
    RECENT CHANGES
    ==============
@@ -1663,6 +1664,102 @@ SS_API ss_result ss_model_save(const ss_model *model, const char *path);
    partly loaded. Gradients and AdamW moments are not touched. */
 SS_API ss_result ss_model_load(ss_model *model, const char *path);
 #endif
+
+// >>linalg ========================================================================================
+// 11. Linear algebra for analysis: the Householder QR, the singular value decomposition, the
+//     effective rank of a spectrum (SPEC 4.9) and principal angles between subspaces. What the
+//     rank studies of SPEC 4.8 to 4.11 run on weight matrices: per-head and stacked singular
+//     values, the cumulative-energy rank, truncation (keep the top r columns of U diag(s) and rows
+//     of V^T) and fuse-then-truncate. Everything here is double precision, row-major, with the
+//     row stride of every input given (lda, ldb). Every function is deterministic: the same
+//     inputs give the same bits for any thread count.
+
+/* Householder QR of A (m,n), m >= n >= 1, row stride lda >= n, in place: A = Q R with
+     Q = H_0 H_1 ... H_{n-1},  H_k = I - tau[k] v_k v_k^T,  v_k = (0,...,0, 1, A[k+1][k], ...,
+     A[m-1][k])  (k zeros, then the implicit 1, then the stored entries below the diagonal).
+   After the call R (n,n) is the upper triangle of A (diagonal included) and v_k lies below the
+   diagonal of column k; tau (n). A column that is already zero below its diagonal gets tau 0
+   (H_k = I). Never allocates; never fails. */
+SS_API void ss_qr(double *A, int m, int n, int lda, double *tau);
+
+/* Options of ss_svd; a zeroed struct (or opts NULL) means the defaults. */
+typedef struct ss_svd_options {
+    int max_sweeps; /* 0: default 60; exceeding it returns SS_ERR_NOT_CONVERGED (never loops
+                       forever). A sweep visits every pair of columns once. */
+    double tol;     /* 0: default, sqrt(min(m,n)) * DBL_EPSILON, at least 8 * DBL_EPSILON; a
+                       pair is converged when |a_i . a_j| <= tol * |a_i| |a_j| */
+} ss_svd_options;
+
+/* Doubles of workspace ss_svd needs for an (m,n) matrix and the outputs wanted (want_u: U != NULL,
+   want_v: V != NULL). With M = max(m,n) and N = min(m,n): M*N + N*N (+ N*N when the singular
+   vectors of the longer side are wanted) + 5N + 2M; 0 when m or n < 1. */
+SS_API size_t ss_svd_work_size(int m, int n, int want_u, int want_v);
+
+/* Singular value decomposition A = U diag(s) V^T of A (m,n), row stride lda >= n (A is not
+   modified), k = min(m,n):
+     s (k)     the singular values, sorted descending (ties keep their order), all >= 0;
+     U (m,k)   row stride k, orthonormal columns, or NULL when not wanted;
+     V (n,k)   row stride k, orthonormal columns, or NULL when not wanted.
+   Method: one-sided Jacobi (Hestenes 1958) with the QR preconditioning of Drmac and Veselic
+   ("New fast and accurate Jacobi SVD algorithm", 2008). A wide matrix (m < n) is handled through
+   its transpose, so let B (M,N), M >= N, be A or A^T. B's rows are sorted by decreasing max-norm
+   and B is factored by Householder QR with column pivoting, B P = Q R, so that the rotations
+   work on an N x N triangle (for every M >= N, square included: the pivoted R is what makes the
+   method accurate for graded matrices). Jacobi then orthogonalises the rows of R (the columns of
+   R^T): Z^T R = diag(s) W^T, so B = (Q Z) diag(s) (P W)^T. A pair of rows is rotated unless
+   |x_i . x_j| <= tol |x_i| |x_j|; the angle comes from zeta = (|x_j|^2 - |x_i|^2) / (2 x_i . x_j)
+   by Rutishauser's formulas (no cancellation), the rotation is applied as x - sin (y + tan(a/2) x)
+   (no rounded cosine, so the accumulated Z stays orthogonal to ~1e-15 at N = 1024), and the norms
+   are summed afresh from the rotated rows. Once a whole sweep rotates nothing, s are the row
+   norms and W the normalised rows. The pairs are visited in round-robin (tournament) order over
+   blocks of rows: the block pairs of one round touch disjoint rows and run in parallel under
+   OpenMP, each done by one thread in a fixed order, so the bits do not depend on the thread count.
+   Z is accumulated only when U of B is wanted; the values-only call gives the same s bit for bit.
+   Cost: the QR, then about 10 sweeps of N^2/2 rotations of length N for a random square matrix
+   (fewer for graded ones), each 2x dearer with Z; the largest dense calls meant here are 2048^2.
+   Accuracy: with this relative convergence test the singular values of a graded matrix (A = B D
+   or A = D B, D diagonal, B well-conditioned) come out to high relative accuracy, about
+   DBL_EPSILON * cond(B) * min(m,n) each, however small they are against s[0]: no square or product
+   of entries is allowed to underflow (tested with values 1e-200 s[0]); values below about 1e-290
+   times the largest |entry| are returned as 0 (subnormal range). Any matrix gets each s to about
+   DBL_EPSILON * s[0], and |U^T U - I|, |V^T V - I| to a few DBL_EPSILON * sqrt(N).
+   work: ss_svd_work_size(m, n, U != NULL, V != NULL) doubles, any content. opts NULL: defaults.
+   Returns SS_OK; SS_ERR_INVALID (m or n < 1, lda < n, max_sweeps < 0, tol < 0 or NaN);
+   SS_ERR_NONFINITE (NaN or infinity in A, its position in the detail), s, U and V then untouched;
+   SS_ERR_NOT_CONVERGED (max_sweeps sweeps all rotated something; s, U, V then hold the last
+   iterate, sorted, U orthonormal, V normalised but not quite orthogonal). A zero matrix gives s = 0
+   and some orthonormal U and V: the columns of V for exactly zero singular values are completed
+   to an orthonormal basis. Thread-safe (no shared state). */
+SS_API ss_result ss_svd(const double *A, int m, int n, int lda, double *s, double *U, double *V,
+                        double *work, const ss_svd_options *opts);
+/* The same, allocating its workspace for the call (SS_ERR_NOMEM when that fails, SS_ERR_OVERFLOW
+   when its size does not fit in size_t). */
+SS_API ss_result ss_svd_alloc(const double *A, int m, int n, int lda, double *s, double *U,
+                              double *V, const ss_svd_options *opts);
+
+/* Effective rank by cumulative energy (SPEC 4.9): the smallest k (1-based) with
+     1 - sum_{j<=k} s_j^2 / sum_j s_j^2 <= eps,
+   n when never reached, 0 for an all-zero spectrum (or n = 0). s (n) descending, >= 0. The sums
+   are taken in double after scaling by s[0], so no square overflows or underflows to zero unless
+   it is negligible. eps = 0.01 is the seed's "1% error" (99% of the energy kept), 0.001 "0.1%". */
+SS_API int ss_effective_rank(const double *s, int n, double eps);
+/* The fraction of energy lost by keeping the first k values (the seed's get_error_for_rank):
+   1 - sum_{j<=k} s_j^2 / sum_j s_j^2, computed as sum_{j>k} s_j^2 / sum_j s_j^2 (no cancellation);
+   0 for a zero spectrum; k is clamped to [0, n]. */
+SS_API double ss_energy_lost(const double *s, int n, int k);
+
+/* Principal angles between the column spaces of A (m,ka), row stride lda >= ka, and B (m,kb), row
+   stride ldb >= kb, ka, kb <= m, each of full column rank (not necessarily orthonormal):
+   cosines (min(ka,kb)) of the angles, descending (the smallest angle first), clamped to [0, 1].
+   They are the singular values of Qa^T Qb, Qa and Qb the orthonormal bases of ss_qr (a rank-
+   deficient input still gives some orthonormal basis containing its columns' span, but then
+   which one is not defined). Identical spaces give cosines 1, orthogonal spaces 0. Cosines near 1
+   carry absolute error about DBL_EPSILON, so angles below ~1e-8 rad are not resolved by
+   acos(cosine). Allocates its workspace. Fails with SS_ERR_INVALID (a size < 1, ka or kb > m, a
+   stride too small), SS_ERR_NONFINITE (NaN or infinity in A or B), SS_ERR_NOMEM, SS_ERR_OVERFLOW,
+   or as ss_svd. */
+SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, int ldb, int m,
+                                     int ka, int kb, double *cosines);
 
 #ifdef __cplusplus
 }
@@ -9288,6 +9385,757 @@ SS_API ss_result ss_model_load(ss_model *model, const char *path) {
     return r;
 }
 #endif /* SS_NO_STDIO */
+
+// >>linalg (implementation) -----------------------------------------------------------------------
+
+#define SS__DBL_EPS 2.220446049250313080847e-16 /* DBL_EPSILON, 2^-52 */
+/* Rows of R whose norm falls below this (the matrix scaled so that its largest entry is in
+   [0.5, 1)) count as zero: their entries are subnormal or nearly, a rotation by a small angle
+   would change nothing representable in them, and the pair would never converge. */
+#define SS__JACOBI_TINY 1e-290
+
+/* ---- kernels: the four loops where the time goes ----
+   Hand-written for AVX2 + FMA (as the GEMM section's micro-kernel is), in portable C otherwise.
+   The sums keep a fixed order given n, so the bits depend on the build but never on threads. */
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define SS__LINALG_AVX2 1
+#else
+#define SS__LINALG_AVX2 0
+#endif
+
+/* x . y over n contiguous doubles, with several partial sums: independent chains hide the
+   latency of the adds (and let a compiler use vector registers in the portable version). */
+SS_PRIVATE double ss__ddot(const double *x, const double *y, int n) {
+    int i = 0;
+#if SS__LINALG_AVX2
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+    double part[4], s;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_pd(_mm256_loadu_pd(x + i), _mm256_loadu_pd(y + i), a0);
+        a1 = _mm256_fmadd_pd(_mm256_loadu_pd(x + i + 4), _mm256_loadu_pd(y + i + 4), a1);
+        a2 = _mm256_fmadd_pd(_mm256_loadu_pd(x + i + 8), _mm256_loadu_pd(y + i + 8), a2);
+        a3 = _mm256_fmadd_pd(_mm256_loadu_pd(x + i + 12), _mm256_loadu_pd(y + i + 12), a3);
+    }
+    for (; i + 4 <= n; i += 4)
+        a0 = _mm256_fmadd_pd(_mm256_loadu_pd(x + i), _mm256_loadu_pd(y + i), a0);
+    _mm256_storeu_pd(part, _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)));
+    s = (part[0] + part[2]) + (part[1] + part[3]);
+    for (; i < n; i++) s += x[i] * y[i];
+    return s;
+#else
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += x[i] * y[i];
+        s1 += x[i + 1] * y[i + 1];
+        s2 += x[i + 2] * y[i + 2];
+        s3 += x[i + 3] * y[i + 3];
+    }
+    for (; i < n; i++) s0 += x[i] * y[i];
+    return (s0 + s2) + (s1 + s3);
+#endif
+}
+
+/* y += a x over n contiguous doubles (x and y do not overlap). */
+SS_PRIVATE void ss__daxpy(double a, const double *x, double *y, int n) {
+    int i = 0;
+#if SS__LINALG_AVX2
+    const __m256d va = _mm256_set1_pd(a);
+    for (; i + 8 <= n; i += 8) {
+        const __m256d y0 = _mm256_loadu_pd(y + i), y1 = _mm256_loadu_pd(y + i + 4);
+        _mm256_storeu_pd(y + i, _mm256_fmadd_pd(va, _mm256_loadu_pd(x + i), y0));
+        _mm256_storeu_pd(y + i + 4, _mm256_fmadd_pd(va, _mm256_loadu_pd(x + i + 4), y1));
+    }
+#endif
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+/* The rotation x' = c x - s y, y' = s x + c y (c = cos, s = sin of the angle), applied in
+   Rutishauser's form x' = x - s (y + r x), y' = y + s (x - r y) with r = tan(angle/2) = s/(1+c):
+   the rounded c is never used, so a small angle does not turn into the non-orthogonal pair
+   (1, t) (c rounds to 1 once t^2 < DBL_EPSILON, and (1, t) stretches both rows by 1 + t^2/2; over
+   the ~10 N rotations a row of Z sees, that drift alone took |U^T U - I| to 1e-12 at N = 1024).
+   The error of each row is then a rounding of its own small correction. *sx, *sy: the new sums
+   of squares of x and y. */
+SS_PRIVATE void ss__rotate_norms(double *x, double *y, int n, double s, double r, double *sx,
+                                 double *sy) {
+    double x0 = 0.0, x1 = 0.0, y0 = 0.0, y1 = 0.0;
+    int i = 0;
+#if SS__LINALG_AVX2
+    const __m256d vs = _mm256_set1_pd(s), vr = _mm256_set1_pd(r);
+    __m256d nx0 = _mm256_setzero_pd(), nx1 = nx0, ny0 = nx0, ny1 = nx0;
+    double px[4], py[4];
+    for (; i + 8 <= n; i += 8) {
+        const __m256d a0 = _mm256_loadu_pd(x + i), b0 = _mm256_loadu_pd(y + i);
+        const __m256d a1 = _mm256_loadu_pd(x + i + 4), b1 = _mm256_loadu_pd(y + i + 4);
+        const __m256d p0 = _mm256_fnmadd_pd(vs, _mm256_fmadd_pd(vr, a0, b0), a0);
+        const __m256d q0 = _mm256_fmadd_pd(vs, _mm256_fnmadd_pd(vr, b0, a0), b0);
+        const __m256d p1 = _mm256_fnmadd_pd(vs, _mm256_fmadd_pd(vr, a1, b1), a1);
+        const __m256d q1 = _mm256_fmadd_pd(vs, _mm256_fnmadd_pd(vr, b1, a1), b1);
+        _mm256_storeu_pd(x + i, p0), _mm256_storeu_pd(y + i, q0);
+        _mm256_storeu_pd(x + i + 4, p1), _mm256_storeu_pd(y + i + 4, q1);
+        nx0 = _mm256_fmadd_pd(p0, p0, nx0), ny0 = _mm256_fmadd_pd(q0, q0, ny0);
+        nx1 = _mm256_fmadd_pd(p1, p1, nx1), ny1 = _mm256_fmadd_pd(q1, q1, ny1);
+    }
+    _mm256_storeu_pd(px, _mm256_add_pd(nx0, nx1));
+    _mm256_storeu_pd(py, _mm256_add_pd(ny0, ny1));
+    x0 = px[0] + px[2], x1 = px[1] + px[3], y0 = py[0] + py[2], y1 = py[1] + py[3];
+#endif
+    for (; i + 2 <= n; i += 2) {
+        const double a0 = x[i], b0 = y[i], a1 = x[i + 1], b1 = y[i + 1];
+        const double p0 = a0 - s * (b0 + r * a0), q0 = b0 + s * (a0 - r * b0);
+        const double p1 = a1 - s * (b1 + r * a1), q1 = b1 + s * (a1 - r * b1);
+        x[i] = p0, y[i] = q0, x[i + 1] = p1, y[i + 1] = q1;
+        x0 += p0 * p0, y0 += q0 * q0, x1 += p1 * p1, y1 += q1 * q1;
+    }
+    for (; i < n; i++) {
+        const double a = x[i], b = y[i], p = a - s * (b + r * a), q = b + s * (a - r * b);
+        x[i] = p, y[i] = q;
+        x0 += p * p, y0 += q * q;
+    }
+    *sx = x0 + x1;
+    *sy = y0 + y1;
+}
+
+/* The same rotation without norms: the accumulated rotations Z. */
+SS_PRIVATE void ss__rotate(double *x, double *y, int n, double s, double r) {
+    int i = 0;
+#if SS__LINALG_AVX2
+    const __m256d vs = _mm256_set1_pd(s), vr = _mm256_set1_pd(r);
+    for (; i + 4 <= n; i += 4) {
+        const __m256d a = _mm256_loadu_pd(x + i), b = _mm256_loadu_pd(y + i);
+        _mm256_storeu_pd(x + i, _mm256_fnmadd_pd(vs, _mm256_fmadd_pd(vr, a, b), a));
+        _mm256_storeu_pd(y + i, _mm256_fmadd_pd(vs, _mm256_fnmadd_pd(vr, b, a), b));
+    }
+#endif
+    for (; i < n; i++) {
+        const double a = x[i], b = y[i];
+        x[i] = a - s * (b + r * a);
+        y[i] = b + s * (a - r * b);
+    }
+}
+
+/* Euclidean norm of x[0], x[stride], ..., n values. The plain sum of squares is exact enough when
+   it lies well inside the range of double; otherwise some squares overflowed or underflowed, and
+   a second pass scales every value by the largest magnitude first (no square can then overflow,
+   and those that underflow are below 1e-300 of the result). */
+SS_PRIVATE double ss__dnrm2(const double *x, int n, int stride) {
+    double sum = 0.0, big = 0.0, scaled = 0.0;
+    const double *p;
+    int i;
+    for (i = 0, p = x; i < n; i++, p += stride) sum += *p * *p;
+    if (sum > 1e-280 && sum < 1e280) return SS_SQRT(sum);
+    for (i = 0, p = x; i < n; i++, p += stride)
+        if (fabs(*p) > big) big = fabs(*p);
+    if (big == 0.0 || big - big != 0.0) return big; /* 0, or Inf/NaN passed through */
+    for (i = 0, p = x; i < n; i++, p += stride) {
+        double t = *p / big;
+        scaled += t * t;
+    }
+    return big * SS_SQRT(scaled);
+}
+
+/* Generate a Householder reflection from x[0], x[stride], ..., n values: H = I - tau v v^T with
+   v = (1, x[1..n) / (alpha - beta)), H x = (beta, 0, ..., 0), alpha = x[0]. On return x[0] holds
+   beta and x[1..n) the tail of v; the result is tau, in [1, 2], or 0 (H = I, x unchanged) when
+   x[1..n) is zero already. beta = -sign(alpha) |x|, so alpha - beta adds two numbers of one sign
+   and never cancels. */
+SS_PRIVATE double ss__householder(double *x, int n, int stride) {
+    double alpha = x[0], tail, a, big, small, norm, beta, denom;
+    double *p;
+    int i;
+    if (n <= 1) return 0.0;
+    tail = ss__dnrm2(x + stride, n - 1, stride);
+    if (tail == 0.0) return 0.0;
+    a = fabs(alpha);
+    big = a > tail ? a : tail;
+    small = a > tail ? tail : a;
+    norm = big * SS_SQRT(1.0 + (small / big) * (small / big)); /* hypot without overflow */
+    beta = alpha >= 0.0 ? -norm : norm;
+    denom = alpha - beta;
+    for (i = 1, p = x + stride; i < n; i++, p += stride) *p /= denom;
+    x[0] = beta;
+    return (beta - alpha) / beta;
+}
+
+SS_API void ss_qr(double *A, int m, int n, int lda, double *tau) {
+    int k;
+    SS_ASSERT(A && tau && n >= 1 && m >= n && lda >= n);
+    for (k = 0; k < n; k++) {
+        double *akk = A + (size_t)k * lda + k;
+        const int rows = m - k, cols = n - k - 1, chunks = (cols + 63) / 64;
+        const double t = ss__householder(akk, rows, lda);
+        int c;
+        tau[k] = t;
+        if (t == 0.0 || cols == 0) continue;
+        /* Columns j > k of the trailing block: w_j = v . A[k..m)[j], then A[k..m)[j] -= t w_j v,
+           row by row (rows are contiguous). w lives in tau[k+1..n), not written yet. Each thread
+           owns whole columns, so every w_j sums its rows in the same order. */
+        SS__OMP(parallel for schedule(static) if ((double)rows * cols > 65536.0))
+        for (c = 0; c < chunks; c++) {
+            const int j0 = k + 1 + 64 * c, j1 = j0 + 64 < n ? j0 + 64 : n;
+            double *w = tau;
+            int i, j;
+            for (j = j0; j < j1; j++) w[j] = akk[j - k];
+            for (i = 1; i < rows; i++) /* row k+i, columns j0..j1 */
+                ss__daxpy(akk[(size_t)i * lda], akk + (size_t)i * lda - k + j0, w + j0, j1 - j0);
+            for (j = j0; j < j1; j++) {
+                w[j] *= t;
+                akk[j - k] -= w[j];
+            }
+            for (i = 1; i < rows; i++)
+                ss__daxpy(-akk[(size_t)i * lda], w + j0, akk + (size_t)i * lda - k + j0, j1 - j0);
+        }
+    }
+}
+
+/* C (m,nc), row stride ldc, = Q C (trans 0) or Q^T C (trans 1), Q = H_0 ... H_{nr-1} the
+   reflections ss_qr left in F (m, >= nr), row stride ldf, and tau. Column chunks of C are
+   independent, so threads split them without changing any sum. */
+SS_PRIVATE void ss__qr_apply(const double *F, int m, int nr, int ldf, const double *tau, double *C,
+                             int nc, int ldc, int trans) {
+    const int chunks = (nc + 31) / 32;
+    int c;
+    SS__OMP(parallel for schedule(static) if ((double)m * nr * nc > 1e6))
+    for (c = 0; c < chunks; c++) {
+        const int j0 = 32 * c, j1 = j0 + 32 < nc ? j0 + 32 : nc;
+        double w[32];
+        int step, i, j;
+        for (step = 0; step < nr; step++) {
+            const int k = trans ? step : nr - 1 - step;
+            const double t = tau[k];
+            double *ck = C + (size_t)k * ldc;
+            if (t == 0.0) continue;
+            for (j = j0; j < j1; j++) w[j - j0] = ck[j];
+            for (i = k + 1; i < m; i++) {
+                const double vi = F[(size_t)i * ldf + k], *row = C + (size_t)i * ldc;
+                for (j = j0; j < j1; j++) w[j - j0] += vi * row[j];
+            }
+            for (j = j0; j < j1; j++) {
+                w[j - j0] *= t;
+                ck[j] -= w[j - j0];
+            }
+            for (i = k + 1; i < m; i++) {
+                const double vi = F[(size_t)i * ldf + k];
+                double *row = C + (size_t)i * ldc;
+                for (j = j0; j < j1; j++) row[j] -= vi * w[j - j0];
+            }
+        }
+    }
+}
+
+/* idx[0..n) = 0..n-1 (as doubles, exact) ordered by key descending, equal keys by index
+   ascending: one total order, so the result is unique. Heapsort: no memory, O(n log n). */
+SS_PRIVATE int ss__sort_before(const double *key, double a, double b) {
+    const double ka = key[(int)a], kb = key[(int)b];
+    return ka > kb || (ka == kb && a < b);
+}
+SS_PRIVATE void ss__sift_down(const double *key, double *idx, int root, int n) {
+    for (;;) {
+        int child = 2 * root + 1;
+        double tmp;
+        if (child >= n) return;
+        /* a max-heap of "comes later": the root is the element that belongs at the end */
+        if (child + 1 < n && ss__sort_before(key, idx[child], idx[child + 1])) child++;
+        if (!ss__sort_before(key, idx[root], idx[child])) return;
+        tmp = idx[root], idx[root] = idx[child], idx[child] = tmp;
+        root = child;
+    }
+}
+SS_PRIVATE void ss__sort_desc(const double *key, double *idx, int n) {
+    int i;
+    for (i = 0; i < n; i++) idx[i] = (double)i;
+    for (i = n / 2 - 1; i >= 0; i--) ss__sift_down(key, idx, i, n);
+    for (i = n - 1; i > 0; i--) {
+        double tmp = idx[0];
+        idx[0] = idx[i], idx[i] = tmp;
+        ss__sift_down(key, idx, 0, i);
+    }
+}
+
+/* Householder QR with column pivoting of B (M,N), M >= N, stored by columns: column j of B is
+   F[j*M .. j*M+M). Businger and Golub's rule: step k brings the remaining column of largest norm
+   (below row k) to position k, so |R[0][0]| >= |R[1][1]| >= ... After the call row j of F holds
+   R[0..j][j] in its first j+1 entries and the tail of v_j below; perm[j] is the original index of
+   column j (as a double). The norms below the current row are downdated after every step,
+   part_j^2 -= R[k][j]^2, and recomputed from the column when too much cancelled for the update to
+   be trusted (when the kept fraction (part/ref)^2 falls below sqrt(eps), ref the norm at the last
+   recomputation). part, ref: N doubles of scratch. */
+SS_PRIVATE void ss__qrcp(double *F, int M, int N, double *tau, double *perm, double *part,
+                         double *ref) {
+    const double tol = 1.4901161193847656e-08; /* sqrt(DBL_EPSILON) */
+    int j, k;
+    for (j = 0; j < N; j++) {
+        perm[j] = (double)j;
+        part[j] = ref[j] = ss__dnrm2(F + (size_t)j * M, M, 1);
+    }
+    for (k = 0; k < N; k++) {
+        double *fk = F + (size_t)k * M, t;
+        const int L = M - k;
+        int p = k;
+        for (j = k + 1; j < N; j++)
+            if (part[j] > part[p]) p = j;
+        if (p != k) {
+            double *fp = F + (size_t)p * M, tmp;
+            int i;
+            for (i = 0; i < M; i++) tmp = fk[i], fk[i] = fp[i], fp[i] = tmp;
+            tmp = part[k], part[k] = part[p], part[p] = tmp;
+            tmp = ref[k], ref[k] = ref[p], ref[p] = tmp;
+            tmp = perm[k], perm[k] = perm[p], perm[p] = tmp;
+        }
+        t = ss__householder(fk + k, L, 1);
+        tau[k] = t;
+        /* The remaining columns: apply H_k (w = v . f, f -= t w v), then downdate their norms.
+           Each column is one thread's, so this is the same arithmetic for any thread count. */
+        SS__OMP(parallel for schedule(static) if ((double)L * (N - k) > 65536.0))
+        for (j = k + 1; j < N; j++) {
+            double *fj = F + (size_t)j * M + k;
+            const double *v = fk + k;
+            if (t != 0.0) {
+                double w = fj[0] + ss__ddot(v + 1, fj + 1, L - 1);
+                w *= t;
+                fj[0] -= w;
+                ss__daxpy(-w, v + 1, fj + 1, L - 1);
+            }
+            if (part[j] != 0.0) {
+                double q = fabs(fj[0]) / part[j], keep = (1.0 - q) * (1.0 + q), r;
+                if (keep < 0.0) keep = 0.0;
+                r = part[j] / ref[j];
+                if (keep * r * r <= tol) {
+                    part[j] = ref[j] = ss__dnrm2(fj + 1, L - 1, 1);
+                } else {
+                    part[j] *= SS_SQRT(keep);
+                }
+            }
+        }
+    }
+}
+
+/* One Jacobi step on rows x, y (n values) of norms *nx, *ny: rotate them so that x . y = 0
+   (Hestenes' one-sided step, Rutishauser's formulas), unless they are already orthogonal to
+   tol: |x . y| <= tol |x| |y|. The rows g, h (ng values, NULL when not accumulated) get the same
+   rotation. With alpha = |x|^2, beta = |y|^2, gamma = x . y, the rotation
+     x' = c x - s y,  y' = s x + c y,  t = s / c,  t^2 + 2 zeta t - 1 = 0,
+     zeta = (beta - alpha) / (2 gamma) = (|y|/|x| - |x|/|y|) / (2 cos(x,y))
+   takes the root of smaller magnitude, t = sign(zeta) / (|zeta| + sqrt(1 + zeta^2)), |t| <= 1, a
+   sum of like-signed terms: no cancellation, and the smaller angle that moves the rows least.
+   The new norms are summed from the rotated rows themselves, not updated as alpha - t gamma
+   (which cancels when the rows are nearly parallel): the norms stay those of the stored rows,
+   which is what keeps small singular values accurate. Returns 1 when it rotated. */
+SS_PRIVATE int ss__jacobi_pair(double *x, double *y, double *g, double *h, int n, int ng,
+                               double *nx, double *ny, double tol) {
+    const double a = *nx, b = *ny;
+    double cosine, zeta, t, root, s, r, sx, sy;
+    if (a < SS__JACOBI_TINY || b < SS__JACOBI_TINY) return 0;
+    if (a * b > 1e-280) {
+        cosine = ss__ddot(x, y, n) / a / b;
+    } else { /* tiny rows: products of their entries would underflow, so normalise first */
+        int i;
+        cosine = 0.0;
+        for (i = 0; i < n; i++) cosine += (x[i] / a) * (y[i] / b);
+    }
+    if (!(fabs(cosine) > tol)) return 0;
+    zeta = (b / a - a / b) / (2.0 * cosine);
+    t = fabs(zeta) < 1e150 ? 1.0 / (fabs(zeta) + SS_SQRT(1.0 + zeta * zeta)) : 0.5 / fabs(zeta);
+    if (zeta < 0.0) t = -t;
+    if (t == 0.0) return 0; /* norms 1e300 apart: nothing representable to do */
+    root = SS_SQRT(1.0 + t * t);
+    s = t / root;         /* sin = t cos, cos = 1 / root */
+    r = t / (1.0 + root); /* tan(angle / 2) = sin / (1 + cos) */
+    ss__rotate_norms(x, y, n, s, r, &sx, &sy);
+    *nx = sx > 1e-280 && sx < 1e280 ? SS_SQRT(sx) : ss__dnrm2(x, n, 1);
+    *ny = sy > 1e-280 && sy < 1e280 ? SS_SQRT(sy) : ss__dnrm2(y, n, 1);
+    if (g) ss__rotate(g, h, ng, s, r);
+    return 1;
+}
+
+/* Rows per block of the Jacobi ordering, a function of N alone (never of the thread count or of
+   which vectors are wanted, so every call on the same matrix does the same rotations): two blocks
+   of rows of X and of Z (2 x 2 x b x N doubles, at most 1 MiB) stay in a core's cache while all
+   their pairs are rotated (half the time of b = 1 at N = 1024), and there are at least 32 blocks,
+   16 meetings a round, to share out. */
+SS_PRIVATE int ss__jacobi_block(int N) {
+    int b = 32768 / N;
+    if (b > N / 32) b = N / 32;
+    if (b > 32) b = 32;
+    return b < 1 ? 1 : b;
+}
+
+/* The pairs of rows i < j, both in block u when v < 0, else i in block u and j in block v. */
+SS_PRIVATE long ss__jacobi_blocks(double *X, double *Z, double *nrm, int N, int bs, int u, int v,
+                                  double tol) {
+    const int u0 = u * bs, u1 = u0 + bs < N ? u0 + bs : N;
+    int i, j, v0 = 0, v1 = 0;
+    long rotated = 0;
+    if (v >= 0) v0 = v * bs, v1 = v0 + bs < N ? v0 + bs : N;
+    for (i = u0; i < u1; i++)
+        for (j = v >= 0 ? v0 : i + 1; j < (v >= 0 ? v1 : u1); j++)
+            rotated += ss__jacobi_pair(X + (size_t)i * N, X + (size_t)j * N,
+                                       Z ? Z + (size_t)i * N : NULL, Z ? Z + (size_t)j * N : NULL,
+                                       N, N, &nrm[i], &nrm[j], tol);
+    return rotated;
+}
+
+/* One-sided Jacobi sweeps on the rows of X (N,N) until a sweep rotates nothing; nrm (N) holds the
+   row norms throughout; Z (N,N) or NULL accumulates the rotations. Round-robin (circle method)
+   over nbp block slots, nbp even (one empty slot when the block count is odd): in round r slot r
+   meets slot nbp-1 and slot (r+p) meets slot (r-p) mod (nbp-1), p = 1..nbp/2-1, so every two
+   blocks meet once per sweep and the meetings of a round share no row. Round 0 also does the
+   pairs inside each block (every block meets someone exactly once in it). Returns the sweeps
+   done, or -1 when max_sweeps all rotated something. */
+SS_PRIVATE int ss__jacobi(double *X, double *Z, double *nrm, int N, double tol, int max_sweeps) {
+    const int bs = ss__jacobi_block(N), nb = (N + bs - 1) / bs, nbp = nb + (nb & 1);
+    int sweep, r, p;
+    for (sweep = 0; sweep < max_sweeps; sweep++) {
+        long rotated = 0;
+        for (r = 0; r < nbp - 1; r++) {
+            SS__OMP(parallel for schedule(dynamic, 1) reduction(+ : rotated) if (nb >= 8))
+            for (p = 0; p < nbp / 2; p++) {
+                const int u = p == 0 ? r : (r + p) % (nbp - 1);
+                const int v = p == 0 ? nbp - 1 : (r - p + nbp - 1) % (nbp - 1);
+                if (r == 0) {
+                    if (u < nb) rotated += ss__jacobi_blocks(X, Z, nrm, N, bs, u, -1, tol);
+                    if (v < nb) rotated += ss__jacobi_blocks(X, Z, nrm, N, bs, v, -1, tol);
+                }
+                if (u < nb && v < nb) rotated += ss__jacobi_blocks(X, Z, nrm, N, bs, u, v, tol);
+            }
+        }
+        if (rotated == 0) return sweep + 1;
+    }
+    return -1;
+}
+
+/* Complete columns k0..N-1 of Y (N,N), row stride N, whose columns 0..k0-1 are orthonormal, to an
+   orthonormal basis: each new column starts as the unit vector e_c least covered by the columns
+   so far (largest 1 - sum_l Y[c][l]^2, at least 1/N of the dimensions left), orthogonalised
+   twice against them ("twice is enough", Kahan/Parlett) and normalised. resid, u, h: N doubles. */
+SS_PRIVATE void ss__complete_basis(double *Y, int N, int k0, double *resid, double *u, double *h) {
+    int c, l, k, pass;
+    for (c = 0; c < N; c++) {
+        double sq = 0.0;
+        for (l = 0; l < k0; l++) sq += Y[(size_t)c * N + l] * Y[(size_t)c * N + l];
+        resid[c] = 1.0 - sq;
+    }
+    for (k = k0; k < N; k++) {
+        int best = 0;
+        double norm;
+        for (c = 1; c < N; c++)
+            if (resid[c] > resid[best]) best = c;
+        for (c = 0; c < N; c++) u[c] = c == best ? 1.0 : 0.0;
+        for (pass = 0; pass < 2; pass++) {
+            for (l = 0; l < k; l++) h[l] = 0.0;
+            for (c = 0; c < N; c++)
+                for (l = 0; l < k; l++) h[l] += Y[(size_t)c * N + l] * u[c];
+            for (c = 0; c < N; c++)
+                for (l = 0; l < k; l++) u[c] -= h[l] * Y[(size_t)c * N + l];
+        }
+        norm = ss__dnrm2(u, N, 1);
+        for (c = 0; c < N; c++) {
+            Y[(size_t)c * N + k] = u[c] / norm;
+            resid[c] -= Y[(size_t)c * N + k] * Y[(size_t)c * N + k];
+        }
+    }
+}
+
+/* Blocks of reflections applied at once (Schreiber and Van Loan, "A storage-efficient WY
+   representation for products of Householder transformations", 1989): a run of nb reflections
+   H_k0 ... H_{k0+nb-1} equals I - V T V^T, V (M-k0, nb) their vectors side by side, T (nb,nb)
+   upper triangular. Applying it takes two passes over C instead of 2 nb, so C streams from memory
+   N/nb * 2 times rather than 2N times. */
+#define SS__WY_NB 32
+
+/* T of the block of reflections k0..k0+nb-1 of F (column-major, as ss__qrcp leaves them), by
+   the forward recurrence: T = [[T, -tau_q T (V^T v_q)], [0, tau_q]] as v_q joins V. T (nb,nb),
+   row stride nb. */
+SS_PRIVATE void ss__wy_t(const double *F, int M, const double *tau, int k0, int nb, double *T) {
+    int p, q, r;
+    for (q = 0; q < nb; q++) {
+        const int kq = k0 + q;
+        const double *vq = F + (size_t)kq * M; /* v_q[kq] = 1, v_q[i] = vq[i] for i > kq */
+        for (p = 0; p < nb; p++) T[p * nb + q] = 0.0;
+        T[q * nb + q] = tau[kq];
+        if (tau[kq] == 0.0) continue;
+        for (p = 0; p < q; p++) { /* y_p = v_p . v_q, over rows kq.. (v_q is 0 above kq) */
+            const double *vp = F + (size_t)(k0 + p) * M;
+            T[p * nb + q] = vp[kq] + ss__ddot(vp + kq + 1, vq + kq + 1, M - kq - 1);
+        }
+        for (p = 0; p < q; p++) { /* T[0:q, q] = -tau_q T[0:q, 0:q] y (upper triangular) */
+            double acc = 0.0;
+            for (r = p; r < q; r++) acc += T[p * nb + r] * T[r * nb + q];
+            T[p * nb + q] = -tau[kq] * acc;
+        }
+    }
+}
+
+/* C = Q C for Q = H_0 ... H_{N-1} of F (M,N column-major) and C (M,N), row r of C at
+   C + rowo[r] * N (rows in their place before the row sort). T: N * SS__WY_NB doubles of
+   scratch for the blocks' T factors. Columns of C are independent: each thread owns chunks of
+   64 columns, so every sum keeps its order for any thread count. */
+SS_PRIVATE void ss__wy_apply(const double *F, int M, int N, const double *tau, double *T,
+                             const double *rowo, double *C) {
+    const int nblocks = (N + SS__WY_NB - 1) / SS__WY_NB, chunks = (N + 63) / 64;
+    int b, c;
+    SS__OMP(parallel for schedule(dynamic, 1) if (nblocks > 1))
+    for (b = 0; b < nblocks; b++) {
+        const int k0 = b * SS__WY_NB, nb = k0 + SS__WY_NB < N ? SS__WY_NB : N - k0;
+        ss__wy_t(F, M, tau, k0, nb, T + (size_t)k0 * SS__WY_NB);
+    }
+    SS__OMP(parallel for schedule(dynamic, 1) if ((double)M * N * N > 1e6))
+    for (c = 0; c < chunks; c++) {
+        const int c0 = 64 * c, cw = c0 + 64 < N ? 64 : N - c0;
+        double W[SS__WY_NB * 64]; /* (nb, cw) */
+        int blk, i, j, p, q;
+        for (blk = nblocks - 1; blk >= 0; blk--) { /* Q = Q_0 Q_1 ...: the last block acts first */
+            const int k0 = blk * SS__WY_NB, nb = k0 + SS__WY_NB < N ? SS__WY_NB : N - k0;
+            const double *Tb = T + (size_t)k0 * SS__WY_NB;
+            /* W = V^T C[k0..M) */
+            for (q = 0; q < nb * cw; q++) W[q] = 0.0;
+            for (i = k0; i < M; i++) {
+                const double *row = C + (size_t)(int)rowo[i] * N + c0;
+                const int top = i - k0 < nb - 1 ? i - k0 : nb - 1; /* v_q[i] != 0 for q <= i-k0 */
+                for (q = 0; q <= top; q++)
+                    ss__daxpy(q == i - k0 ? 1.0 : F[(size_t)(k0 + q) * M + i], row, W + q * cw, cw);
+            }
+            /* W = T W (T upper triangular: row q uses rows q.. of W, so go top down) */
+            for (q = 0; q < nb; q++) {
+                double *w = W + q * cw;
+                const double d = Tb[q * nb + q];
+                for (j = 0; j < cw; j++) w[j] *= d;
+                for (p = q + 1; p < nb; p++) ss__daxpy(Tb[q * nb + p], W + p * cw, w, cw);
+            }
+            /* C[k0..M) -= V W */
+            for (i = k0; i < M; i++) {
+                double *row = C + (size_t)(int)rowo[i] * N + c0;
+                const int top = i - k0 < nb - 1 ? i - k0 : nb - 1;
+                for (q = 0; q <= top; q++) {
+                    const double v = q == i - k0 ? 1.0 : F[(size_t)(k0 + q) * M + i];
+                    ss__daxpy(-v, W + q * cw, row, cw);
+                }
+            }
+        }
+    }
+}
+
+SS_API size_t ss_svd_work_size(int m, int n, int want_u, int want_v) {
+    size_t M, N;
+    int want_q;
+    if (m < 1 || n < 1) return 0;
+    M = (size_t)(m >= n ? m : n);
+    N = (size_t)(m >= n ? n : m);
+    want_q = m >= n ? want_u : want_v;
+    return M * N + N * N + (want_q ? N * N : 0) + 5 * N + 2 * M;
+}
+
+SS_API ss_result ss_svd(const double *A, int m, int n, int lda, double *s, double *U, double *V,
+                        double *work, const ss_svd_options *opts) {
+    /* B (M,N) = A, or A^T when A is wide; B = UB diag(s) VB^T. */
+    const int tall = m >= n, M = tall ? m : n, N = tall ? n : m;
+    double *const UB = tall ? U : V, *const VB = tall ? V : U;
+    double *F, *X, *Z, *tau, *nrm, *part, *ref, *perm, *rowo, *key;
+    double tol, big = 0.0, scale = 1.0;
+    int max_sweeps = 60, sweeps, i, j, k, r;
+    if (m < 1 || n < 1)
+        return ss__fail(SS_ERR_INVALID, "ss_svd: the matrix is %d x %d; both sizes must be >= 1",
+                        m, n);
+    if (lda < n) return ss__fail(SS_ERR_INVALID, "ss_svd: row stride lda %d < n %d", lda, n);
+    tol = SS_SQRT((double)N) > 8.0 ? SS_SQRT((double)N) * SS__DBL_EPS : 8.0 * SS__DBL_EPS;
+    if (opts) {
+        if (opts->max_sweeps < 0 || !(opts->tol >= 0.0))
+            return ss__fail(SS_ERR_INVALID, "ss_svd: options max_sweeps %d, tol %g: both must be "
+                            ">= 0 (0: default)", opts->max_sweeps, opts->tol);
+        if (opts->max_sweeps > 0) max_sweeps = opts->max_sweeps;
+        if (opts->tol > 0.0) tol = opts->tol;
+    }
+    SS_ASSERT(A && s && work);
+    F = work;                          /* (N,M): B by columns, then the QR factors */
+    X = F + (size_t)M * N;             /* (N,N): R, whose rows Jacobi orthogonalises */
+    Z = UB ? X + (size_t)N * N : NULL; /* (N,N): the rotations, when UB is wanted */
+    tau = X + (size_t)N * N + (UB ? (size_t)N * N : 0);
+    nrm = tau + N, part = nrm + N, ref = part + N, perm = ref + N; /* N each */
+    rowo = perm + N, key = rowo + M;                                 /* M each */
+
+    /* 1. Check, and find the largest magnitude of the whole matrix and of every row of B. */
+    for (i = 0; i < M; i++) key[i] = 0.0;
+    for (i = 0; i < m; i++)
+        for (j = 0; j < n; j++) {
+            const double a = A[(size_t)i * lda + j], mag = fabs(a);
+            if (a - a != 0.0)
+                return ss__fail(SS_ERR_NONFINITE, "ss_svd: A[%d][%d] = %g (row %d, column %d of "
+                                "a %d x %d matrix)", i, j, a, i, j, m, n);
+            if (mag > key[tall ? i : j]) key[tall ? i : j] = mag;
+            if (mag > big) big = mag;
+        }
+    /* 2. Scale by a power of two (exact) so that the largest entry is in [0.5, 1): no square or
+          dot product below can overflow, and tiny matrices are not lost to underflow. */
+    if (big > 0.0) {
+        while (big * scale >= 1.0) scale *= 0.5;
+        while (big * scale < 0.5 && scale < 1e300) scale *= 2.0;
+    }
+    /* 3. Rows of B by decreasing max-norm (Cox and Higham: with column pivoting this makes the
+          Householder QR accurate row by row as well, for matrices graded by rows), copied by
+          columns into F. */
+    ss__sort_desc(key, rowo, M);
+    if (tall) {
+        for (i = 0; i < M; i++) {
+            const double *src = A + (size_t)(int)rowo[i] * lda;
+            for (j = 0; j < N; j++) F[(size_t)j * M + i] = src[j] * scale;
+        }
+    } else {
+        for (j = 0; j < N; j++) {
+            const double *src = A + (size_t)j * lda;
+            double *dst = F + (size_t)j * M;
+            for (i = 0; i < M; i++) dst[i] = src[(int)rowo[i]] * scale;
+        }
+    }
+    /* 4. B_sorted P = Q R; X = R with zeros below the diagonal; Z = I. */
+    ss__qrcp(F, M, N, tau, perm, part, ref);
+    for (i = 0; i < N; i++) {
+        double *xi = X + (size_t)i * N;
+        for (j = 0; j < i; j++) xi[j] = 0.0;
+        for (j = i; j < N; j++) xi[j] = F[(size_t)j * M + i];
+        nrm[i] = ss__dnrm2(xi, N, 1);
+        if (nrm[i] < SS__JACOBI_TINY)
+            for (j = 0; j < N; j++) xi[j] = 0.0, nrm[i] = 0.0;
+        if (Z)
+            for (j = 0; j < N; j++) Z[(size_t)i * N + j] = i == j ? 1.0 : 0.0;
+    }
+    /* 5. Jacobi on the rows of R (the columns of R^T): Z^T R = diag(s) W^T, W orthonormal. */
+    sweeps = ss__jacobi(X, Z, nrm, N, tol, max_sweeps);
+    /* 6. The singular values are the final row norms, recomputed with care; sorted. A row that
+          fell below SS__JACOBI_TINY was left out of the last rotations: it counts as zero. */
+    for (i = 0; i < N; i++) {
+        nrm[i] = ss__dnrm2(X + (size_t)i * N, N, 1);
+        if (nrm[i] < SS__JACOBI_TINY) nrm[i] = 0.0;
+    }
+    ss__sort_desc(nrm, key, N); /* key (M >= N) now holds the order */
+    for (k = 0; k < N; k++) s[k] = nrm[(int)key[k]] / scale;
+    /* 7. VB = P W: column k is row key[k] of X over its norm, put back in B's column order. Exact
+          zeros come last (sorted) and get an orthonormal completion. */
+    if (VB) {
+        for (r = 0; r < N && nrm[(int)key[r]] > 0.0; r++) {
+            const double *xr = X + (size_t)(int)key[r] * N, d = nrm[(int)key[r]];
+            for (j = 0; j < N; j++) VB[(size_t)(int)perm[j] * N + r] = xr[j] / d;
+        }
+        if (r < N) ss__complete_basis(VB, N, r, nrm, part, ref);
+    }
+    /* 8. UB = Pi^T Q [Z^T; 0]: column k is row key[k] of Z, padded with zeros, then Q applied,
+          each row landing at its place before the row sort (rowo). */
+    if (UB) {
+        for (i = 0; i < M; i++) {
+            double *row = UB + (size_t)(int)rowo[i] * N;
+            for (k = 0; k < N; k++) row[k] = i < N ? Z[(size_t)(int)key[k] * N + i] : 0.0;
+        }
+        ss__wy_apply(F, M, N, tau, X, rowo, UB); /* X (N,N) is free now: the T factors */
+    }
+    if (sweeps < 0)
+        return ss__fail(SS_ERR_NOT_CONVERGED, "ss_svd: %d x %d matrix not converged after %d "
+                        "Jacobi sweeps (tol %g)", m, n, max_sweeps, tol);
+    return SS_OK;
+}
+
+SS_API ss_result ss_svd_alloc(const double *A, int m, int n, int lda, double *s, double *U,
+                              double *V, const ss_svd_options *opts) {
+    const size_t count = ss_svd_work_size(m, n, U != NULL, V != NULL);
+    size_t bytes;
+    double *work;
+    ss_result r;
+    if (count == 0) return ss_svd(A, m, n, lda, s, U, V, NULL, opts); /* reports the bad size */
+    if (!ss__mul_size(count, sizeof(double), &bytes))
+        return ss__fail(SS_ERR_OVERFLOW, "ss_svd_alloc: workspace of %zu doubles overflows", count);
+    work = (double *)ss__malloc(bytes);
+    if (!work)
+        return ss__fail(SS_ERR_NOMEM, "ss_svd_alloc: no memory for the %zu-byte workspace of a "
+                        "%d x %d SVD", bytes, m, n);
+    r = ss_svd(A, m, n, lda, s, U, V, work, opts);
+    ss_free(work);
+    return r;
+}
+
+/* The largest value of s (n), and sum_j (s_j / top)^2 from the last value to the first (small to
+   large for a sorted spectrum), so that the tails below are sums in the same order. */
+SS_PRIVATE double ss__energy_total(const double *s, int n, double *top) {
+    double total = 0.0;
+    int j;
+    *top = 0.0;
+    for (j = 0; j < n; j++)
+        if (s[j] > *top) *top = s[j];
+    if (*top == 0.0) return 0.0;
+    for (j = n - 1; j >= 0; j--) total += (s[j] / *top) * (s[j] / *top);
+    return total;
+}
+
+SS_API int ss_effective_rank(const double *s, int n, double eps) {
+    double top, total = ss__energy_total(s, n, &top), tail = 0.0;
+    int k, rank = n;
+    if (total == 0.0) return 0;
+    /* lost(k) = sum_{j>k} / total only grows as k falls: walk down from k = n while it holds */
+    for (k = n; k >= 1; k--) {
+        if (k < n) tail += (s[k] / top) * (s[k] / top);
+        if (!(tail / total <= eps)) break;
+        rank = k;
+    }
+    return rank;
+}
+
+SS_API double ss_energy_lost(const double *s, int n, int k) {
+    double top, total = ss__energy_total(s, n, &top), tail = 0.0;
+    int j;
+    if (total == 0.0) return 0.0;
+    if (k < 0) k = 0;
+    for (j = n - 1; j >= k; j--) tail += (s[j] / top) * (s[j] / top);
+    return tail / total;
+}
+
+SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, int ldb, int m,
+                                     int ka, int kb, double *cosines) {
+    size_t fa, fb, svd_work, count, bytes;
+    double *mem, *Fa, *Fb, *Qb, *ta, *tb, *svdw;
+    const int kmin = ka < kb ? ka : kb;
+    int i, j;
+    ss_result r;
+    if (m < 1 || ka < 1 || kb < 1 || ka > m || kb > m)
+        return ss__fail(SS_ERR_INVALID, "ss_principal_angles: A is %d x %d and B %d x %d; need "
+                        "1 <= ka, kb <= m", m, ka, m, kb);
+    if (lda < ka || ldb < kb)
+        return ss__fail(SS_ERR_INVALID, "ss_principal_angles: strides lda %d, ldb %d below the "
+                        "widths %d, %d", lda, ldb, ka, kb);
+    SS_ASSERT(A && B && cosines);
+    for (i = 0; i < m; i++) {
+        for (j = 0; j < ka; j++)
+            if (A[(size_t)i * lda + j] - A[(size_t)i * lda + j] != 0.0)
+                return ss__fail(SS_ERR_NONFINITE, "ss_principal_angles: A[%d][%d] = %g", i, j,
+                                A[(size_t)i * lda + j]);
+        for (j = 0; j < kb; j++)
+            if (B[(size_t)i * ldb + j] - B[(size_t)i * ldb + j] != 0.0)
+                return ss__fail(SS_ERR_NONFINITE, "ss_principal_angles: B[%d][%d] = %g", i, j,
+                                B[(size_t)i * ldb + j]);
+    }
+    fa = (size_t)m * ka, fb = (size_t)m * kb;
+    svd_work = ss_svd_work_size(ka, kb, 0, 0);
+    count = fa + 2 * fb + (size_t)ka + (size_t)kb + svd_work; /* no overflow: ints below 2^31 */
+    if (!ss__mul_size(count, sizeof(double), &bytes))
+        return ss__fail(SS_ERR_OVERFLOW, "ss_principal_angles: workspace of %zu doubles "
+                        "overflows", count);
+    mem = (double *)ss__malloc(bytes);
+    if (!mem)
+        return ss__fail(SS_ERR_NOMEM, "ss_principal_angles: no memory for %zu bytes (m %d, ka %d, "
+                        "kb %d)", bytes, m, ka, kb);
+    Fa = mem, Fb = Fa + fa, Qb = Fb + fb, ta = Qb + fb, tb = ta + ka, svdw = tb + kb;
+    for (i = 0; i < m; i++) {
+        SS_MEMCPY(Fa + (size_t)i * ka, A + (size_t)i * lda, (size_t)ka * sizeof(double));
+        SS_MEMCPY(Fb + (size_t)i * kb, B + (size_t)i * ldb, (size_t)kb * sizeof(double));
+        for (j = 0; j < kb; j++) Qb[(size_t)i * kb + j] = i == j ? 1.0 : 0.0;
+    }
+    ss_qr(Fa, m, ka, ka, ta);
+    ss_qr(Fb, m, kb, kb, tb);
+    ss__qr_apply(Fb, m, kb, kb, tb, Qb, kb, kb, 0); /* Qb = Q_B [I; 0] */
+    ss__qr_apply(Fa, m, ka, ka, ta, Qb, kb, kb, 1); /* rows 0..ka of Q_A^T Qb = Qa^T Qb */
+    r = ss_svd(Qb, ka, kb, kb, cosines, NULL, NULL, svdw, NULL);
+    for (i = 0; i < kmin; i++)
+        if (cosines[i] > 1.0) cosines[i] = 1.0;
+    ss_free(mem);
+    return r;
+}
 
 #endif /* SS__IMPLEMENTED */
 #endif /* SS_IMPLEMENTATION */

@@ -145,6 +145,7 @@ step "tool/params-bad-config" sh -c "$OUT/ss params tests/compile/impl.c 2>&1 | 
 for s in learns resume determinism nan sigint finetune clm bad-input compare; do
     step "train/$s" bash tests/cli_train.sh "$s" "$OUT/ss" "$OUT/train-$s"
 done
+step "svd/synthetic-mla" bash tests/cli_svd.sh "$OUT/ss" "$OUT/svd-synthetic"
 step "train-san/resume" sh -c "gcc $WARN -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -o $OUT/ss-san $TOOL_SRC -lm && bash tests/cli_train.sh resume $OUT/ss-san $OUT/train-san-resume"
 
 barrier

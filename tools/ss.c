@@ -25,6 +25,7 @@ static const tool_command commands[] = {
     {"compare", cmd_compare, "pre-train and fine-tune several configs with several seeds; the results table"},
     {"data", cmd_data, "write the built-in synthetic data set and its vocabulary: `ss data --out DIR`"},
     {"config", cmd_config, "config files: `ss config new NAME --base C --set KEY=VALUE`, `ss config show C`"},
+    {"svd", cmd_svd, "singular values and effective ranks of attention: DeepSeek-V3/Kimi-K2 or our checkpoints"},
     {"synth-mla", cmd_synth_mla, "write a small synthetic DeepSeek-layout MLA checkpoint with planted ranks"},
     {"params", cmd_params, "the tensors, parameter count and memory of a config's model"},
     {"bench", cmd_bench, "benchmarks: `ss bench gemm` (matrix products), `ss bench train` (training update), `ss bench step`, `ss bench tokenize`"},

@@ -71,7 +71,9 @@ int cmd_finetune(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_synth_mla(int argc, char **argv);
+int cmd_svd(int argc, char **argv);
 int tokenize_bench(int argc, char **argv);
 int bench_train(int argc, char **argv);
+int bench_svd(int argc, char **argv);
 
 #endif
