@@ -340,8 +340,9 @@ static void check_mixed_angles(const results *res) {
     test_true(fabs(json_num(ss_json_get(lat, "baseline")) - 0.5) < 1e-15 &&
                   json_int(ss_json_get(lat, "space_dim")) == MCo,
               "mixed: latent baseline Dh/Co");
-    test_true(fabs(at2(ss_json_get(mod1, "mean_cos2"), 0, 1) - 1.0) < 1e-9,
-              "mixed: model-space overlap of heads 0, 1 (through o_b_proj) is 1");
+    test_true(fabs(at2(ss_json_get(mod1, "mean_cos2"), 0, 1) - 1.0) < 1e-9 &&
+                  fabs(json_num(ss_json_get(mod1, "baseline")) - 0.5) < 1e-15,
+              "mixed: model-space overlap of heads 0, 1 (through o_b_proj) is 1; baseline Dh/Co");
     test_true(fabs(at2(ss_json_get(mod0, "mean_cos2"), 2, 3) - 1.0) < 1e-9 &&
                   fabs(json_num(ss_json_get(mod0, "baseline")) - 0.25) < 1e-15,
               "mixed: MHA heads 2, 3 with equal o_proj columns overlap 1; baseline Dh/D");

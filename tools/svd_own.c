@@ -32,7 +32,8 @@
    subspaces of dims a <= b in R^m have E[sum cos^2] = a b / m, so the random baseline of the
    overlap is min(1, b/m).
      model   every pair of heads: the column spaces of their effective output maps O_h^T (D,Dh),
-             every kind; baseline Dh/D
+             every kind; baseline Dh/D, but Dh/Co for MLA-o, whose heads' maps all lie in the
+             Co-dim column space of o_b_proj (random heads there overlap about Dh/Co)
      latent  MLA-o, every pair of heads: the column spaces of OA_h (Co,Dh) inside the shared
              latent; baseline Dh/Co
      next    an MLA-o layer followed by one: the column spaces of the two o_b_proj (D,Co);
@@ -54,7 +55,7 @@
    SPECTRUM = {"max_rank": r, "values": [...]}: every one of the min(rows, cols) singular values,
      descending (past the rank a fused or stacked product can reach they are 0); max_rank is
      that reachable rank (a fused head: min(rows, cols, Dh)).
-   OVERLAP = {"space_dim": m, "subspace_dim": Dh, "baseline": min(1, Dh/m),
+   OVERLAP = {"space_dim": m, "subspace_dim": Dh, "baseline": min(1, Dh/m) (model, MLA-o: Dh/Co),
      "mean_cos2": [[H x H]] (symmetric, 1 on the diagonal),
      "pairs": [{"heads": [a, b], "cosines": [min(Dh, m) values, descending]}, ...] every a < b}
    own_rank.csv: layer, group (subspace | stacked | head), matrix, head (-1 unless a head),
@@ -325,17 +326,17 @@ static int own_subspace(own_spectrum *sp, const double *W, int rows, int cols) {
     return own_values(W, rows, cols, sp->s);
 }
 
-/* The heads' subspaces: head h's is the column space of its sub_dim columns of W (m, H*sub_dim).
-   Nothing is computed (mean_cos2 stays NULL) when sub_dim > m: such subspaces are not defined by
+/* The heads' subspaces: head h's is the column space of its sub_dim columns of W (m, H*sub_dim);
+   reach: the dim of the space they can lie in (m, or less), for the baseline. Nothing is computed (mean_cos2 stays NULL) when sub_dim > m: such subspaces are not defined by
    principal angles (and every full-rank one is the whole space). */
-static int own_head_overlap(const double *W, int m, int H, int sub_dim, own_overlap *o) {
+static int own_head_overlap(const double *W, int m, int reach, int H, int sub_dim, own_overlap *o) {
     double *c;
     int a, b, i;
     if (sub_dim > m) return 0;
     c = own_alloc((size_t)sub_dim);
     o->space_dim = m, o->sub_dim = sub_dim;
     o->k = own_min(sub_dim, m);
-    o->baseline = (double)sub_dim / m < 1.0 ? (double)sub_dim / m : 1.0;
+    o->baseline = (double)sub_dim / reach < 1.0 ? (double)sub_dim / reach : 1.0;
     o->mean_cos2 = own_alloc((size_t)H * H);
     o->cosines = own_alloc((size_t)H * H * o->k);
     if (!c || !o->mean_cos2 || !o->cosines) {
@@ -450,8 +451,9 @@ static int own_analyse(const own_dims *d, const own_weights *w, ss_attn_kind att
         free(v), v = NULL;
     }
     /* the heads' output subspaces: in model space always, in the latent for MLA-o */
-    if (own_head_overlap(w->o, D, H, Dh, &l->model) != 0) goto done;
-    if (attn == SS_ATTN_MLA_O && own_head_overlap(w->o_a, Co, H, Dh, &l->latent) != 0) goto done;
+    if (own_head_overlap(w->o, D, attn == SS_ATTN_MLA_O ? own_min(D, Co) : D, H, Dh, &l->model) != 0)
+        goto done;
+    if (attn == SS_ATTN_MLA_O && own_head_overlap(w->o_a, Co, Co, H, Dh, &l->latent) != 0) goto done;
     status = 0;
 done:
     for (k = 0; k < OWN_KINDS; k++) free(stack[k]);
@@ -743,7 +745,7 @@ static int own_plot_angles(const char *path, const own_dims *d, const own_layer 
     plot_hline hl[3];
     char labels[3][96];
     plot_spec spec;
-    int i, a, b, ns = 0, nh = 0, any_lat = 0, any_next = 0, r;
+    int i, a, b, ns = 0, nh = 0, any_lat = 0, any_plain = 0, any_next = 0, r;
     if (!buf) return -1;
     x = buf, xn = buf + L, m_mean = buf + 2 * L, m_lo = buf + 3 * L, m_hi = buf + 4 * L;
     l_mean = buf + 5 * L, l_lo = buf + 6 * L, l_hi = buf + 7 * L, nx = buf + 8 * L;
@@ -767,7 +769,8 @@ static int own_plot_angles(const char *path, const own_dims *d, const own_layer 
             lo[j][i] = pairs ? mn : NAN;
             hi[j][i] = pairs ? mx : NAN;
         }
-        any_lat |= ls[i].latent.mean_cos2 != NULL;
+        any_lat |= ls[i].attn == SS_ATTN_MLA_O;
+        any_plain |= ls[i].attn != SS_ATTN_MLA_O;
         nx[i] = ls[i].next_cos ? ls[i].next_overlap : NAN;
         any_next |= ls[i].next_cos != NULL;
     }
@@ -793,7 +796,7 @@ static int own_plot_angles(const char *path, const own_dims *d, const own_layer 
         double ys[3];
         const char *names[3];
         int n = 0, j, t;
-        ys[n] = d->Dh < d->D ? (double)d->Dh / d->D : 1.0, names[n++] = "Dh/D";
+        if (any_plain) ys[n] = d->Dh < d->D ? (double)d->Dh / d->D : 1.0, names[n++] = "Dh/D";
         if (any_lat) ys[n] = d->Dh < d->Co ? (double)d->Dh / d->Co : 1.0, names[n++] = "Dh/Co";
         if (any_next) ys[n] = d->Co < d->D ? (double)d->Co / d->D : 1.0, names[n++] = "Co/D";
         for (j = 0; j < n; j++) {
