@@ -1697,7 +1697,7 @@ SS_API size_t ss_svd_work_size(int m, int n, int want_u, int want_v);
 
 /* Singular value decomposition A = U diag(s) V^T of A (m,n), row stride lda >= n (A is not
    modified), k = min(m,n):
-     s (k)     the singular values, sorted descending (ties keep their order), all >= 0;
+     s (k)     the singular values, sorted descending, all >= 0;
      U (m,k)   row stride k, orthonormal columns, or NULL when not wanted;
      V (n,k)   row stride k, orthonormal columns, or NULL when not wanted.
    Method: one-sided Jacobi (Hestenes 1958) with the QR preconditioning of Drmac and Veselic
@@ -9868,9 +9868,10 @@ SS_PRIVATE void ss__wy_t(const double *F, int M, const double *tau, int k0, int 
 }
 
 /* C = Q C for Q = H_0 ... H_{N-1} of F (M,N column-major) and C (M,N), row r of C at
-   C + rowo[r] * N (rows in their place before the row sort). T: N * SS__WY_NB doubles of
-   scratch for the blocks' T factors. Columns of C are independent: each thread owns chunks of
-   64 columns, so every sum keeps its order for any thread count. */
+   C + rowo[r] * N (rows in their place before the row sort). T: scratch for the blocks' T
+   factors (block b at T + 32 * 32 b), N * min(N, 32) doubles in all. Columns of C are
+   independent: each thread owns chunks of 64 columns, so every sum keeps its order for any
+   thread count. */
 SS_PRIVATE void ss__wy_apply(const double *F, int M, int N, const double *tau, double *T,
                              const double *rowo, double *C) {
     const int nblocks = (N + SS__WY_NB - 1) / SS__WY_NB, chunks = (N + 63) / 64;
