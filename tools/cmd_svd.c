@@ -163,34 +163,6 @@ static double *values_of(const double *A, int m, int n) {
     return s;
 }
 
-/* The upper-triangular R (r,r) of the QR of X^T, X (r,p) row-major with p >= r. */
-static int r_of_transpose(const double *X, int r, int p, double *R) {
-    double *T = (double *)malloc((size_t)p * r * sizeof(double)), *tau = (double *)malloc((size_t)r * sizeof(double));
-    int i, j;
-    if (!T || !tau) {
-        free(T), free(tau);
-        return -1;
-    }
-    for (i = 0; i < p; i++)
-        for (j = 0; j < r; j++) T[(size_t)i * r + j] = X[(size_t)j * p + i];
-    ss_qr(T, p, r, r, tau);
-    for (i = 0; i < r; i++)
-        for (j = 0; j < r; j++) R[(size_t)i * r + j] = j >= i ? T[(size_t)i * r + j] : 0.0;
-    free(T), free(tau);
-    return 0;
-}
-
-/* C (m,n) = A (m,k) B (k,n), or A B^T when bt (B (n,k)). */
-static void matmul(const double *A, const double *B, double *C, int m, int k, int n, int bt) {
-    int i, j, l;
-    for (i = 0; i < m; i++)
-        for (j = 0; j < n; j++) {
-            double s = 0.0;
-            for (l = 0; l < k; l++) s += A[(size_t)i * k + l] * (bt ? B[(size_t)j * k + l] : B[(size_t)l * n + j]);
-            C[(size_t)i * n + j] = s;
-        }
-}
-
 /* The singular values of X^T Y, X (r,p), Y (r,q): min(p,q) values, those past rank r zero.
    When p >= r and q >= r they come from R_X R_Y^T (r,r), else from the product itself. When RXY
    is not NULL it gets a (*rows, q) matrix L with L^T L = (X^T Y)^T (X^T Y): R_X Y (r rows), or
@@ -205,10 +177,11 @@ static double *fused_values(const double *X, const double *Y, int r, int p, int 
         double *RX = (double *)malloc((size_t)r * r * sizeof(double));
         double *RY = (double *)malloc((size_t)r * r * sizeof(double));
         double *M = (double *)malloc((size_t)r * r * sizeof(double));
-        if (RX && RY && M && r_of_transpose(X, r, p, RX) == 0 && r_of_transpose(Y, r, q, RY) == 0) {
-            matmul(RX, RY, M, r, r, r, 1);
+        int kx, ky;
+        if (RX && RY && M && svd_factor(X, r, p, RX, &kx) == 0 && svd_factor(Y, r, q, RY, &ky) == 0) {
+            svd_matmul(RX, RY, M, r, r, r, 1);
             v = values_of(M, r, r);
-            if (RXY) matmul(RX, Y, RXY, r, r, q, 0), *rows = r;
+            if (RXY) svd_matmul(RX, Y, RXY, r, r, q, 0), *rows = r;
         }
         free(RX), free(RY), free(M);
     } else {
@@ -218,7 +191,7 @@ static double *fused_values(const double *X, const double *Y, int r, int p, int 
         if (P && XT) {
             for (a = 0; a < p; a++)
                 for (b = 0; b < r; b++) XT[(size_t)a * r + b] = X[(size_t)b * p + a];
-            matmul(XT, Y, P, p, r, q, 0);
+            svd_matmul(XT, Y, P, p, r, q, 0);
             v = values_of(P, p, q);
             if (RXY) memcpy(RXY, P, (size_t)p * q * sizeof(double)), *rows = p;
         }

@@ -142,7 +142,7 @@ static int own_min(int a, int b) { return a < b ? a : b; }
 /* ---- linear algebra --------------------------------------------------------------------------- */
 
 /* C (m,n) = A (m,k) B (k,n), or A B^T when bt (B is then (n,k)). */
-static void own_matmul(const double *A, const double *B, double *C, int m, int k, int n, int bt) {
+void svd_matmul(const double *A, const double *B, double *C, int m, int k, int n, int bt) {
     int i, j, l;
     for (i = 0; i < m; i++)
         for (j = 0; j < n; j++) {
@@ -164,7 +164,7 @@ static int own_values(const double *A, int m, int n, double *s) {
 
 /* F (k,r), k = min(p,r): X^T = Q F for some Q (p,k) with orthonormal columns, X (r,p). F is the
    R of a Householder QR of X^T when p >= r, else X^T itself (Q = I). */
-static int own_factor(const double *X, int r, int p, double *F, int *k) {
+int svd_factor(const double *X, int r, int p, double *F, int *k) {
     double *T, *tau;
     int i, j;
     if (p < r) {
@@ -195,13 +195,13 @@ static int own_fused(const double *X, const double *Y, int r, int p, int q, doub
     int kx = 0, ky = 0, status = -1;
     double *FX = own_alloc((size_t)own_min(r, p) * r), *FY = own_alloc((size_t)own_min(r, q) * r);
     double *M = NULL, *v = NULL;
-    if (FX && FY && own_factor(X, r, p, FX, &kx) == 0 && own_factor(Y, r, q, FY, &ky) == 0 &&
+    if (FX && FY && svd_factor(X, r, p, FX, &kx) == 0 && svd_factor(Y, r, q, FY, &ky) == 0 &&
         (M = own_alloc((size_t)kx * ky)) && (v = own_alloc((size_t)own_min(kx, ky)))) {
-        own_matmul(FX, FY, M, kx, r, ky, 1);
+        svd_matmul(FX, FY, M, kx, r, ky, 1);
         if (own_values(M, kx, ky, v) == 0) {
             memset(s, 0, (size_t)own_min(p, q) * sizeof(double));
             memcpy(s, v, (size_t)own_min(kx, ky) * sizeof(double));
-            own_matmul(FX, Y, L, kx, r, q, 0);
+            svd_matmul(FX, Y, L, kx, r, q, 0);
             *rows = kx;
             status = 0;
         }
@@ -286,7 +286,7 @@ static int own_load(ss_safetensors *st, const own_dims *d, int layer, ss_attn_ki
         OWN_READ(o_a, "self_attn.o_a_proj.weight", Co, HD)
         OWN_READ(o_b, "self_attn.o_b_proj.weight", D, Co)
         if (!(w->o = own_alloc((size_t)D * HD))) goto fail;
-        own_matmul(w->o_b, w->o_a, w->o, D, Co, HD, 0); /* the effective o_proj */
+        svd_matmul(w->o_b, w->o_a, w->o, D, Co, HD, 0); /* the effective o_proj */
     }
 #undef OWN_READ
     if (fold) {

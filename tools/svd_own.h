@@ -16,4 +16,10 @@
    Returns 0, or prints "ss svd: ..." to stderr and returns -1. */
 int svd_own_checkpoint(const char *path, const char *out_dir, int fold_norms);
 
+/* Shared with cmd_svd.c. C (m,n) = A (m,k) B (k,n), or A B^T when bt (B stored (n,k)). */
+void svd_matmul(const double *A, const double *B, double *C, int m, int k, int n, int bt);
+/* F (k,r), k = min(p,r): X^T = Q F for some Q (p,k) with orthonormal columns, X (r,p). F is the
+   R of a Householder QR of X^T when p >= r, else X^T itself. 0, or -1 when out of memory. */
+int svd_factor(const double *X, int r, int p, double *F, int *k);
+
 #endif
