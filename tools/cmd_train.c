@@ -91,7 +91,7 @@ static int write_full_config(const char *dir, const char *config_text, const cha
         if (strcmp(c->key, "stats") == 0) continue;
         ss_json_write_key(&w, c->key);
         if (strcmp(c->key, block) != 0 || c->type != SS_JSON_OBJECT) {
-            train_json_copy(&w, c);
+            config_json_copy(&w, c);
             continue;
         }
         ss_json_write_begin_object(&w);
@@ -101,14 +101,14 @@ static int write_full_config(const char *dir, const char *config_text, const cha
             for (j = 0; j < n_extra; j++) replaced |= strcmp(m->key, extra[2 * j]) == 0;
             if (replaced) continue;
             ss_json_write_key(&w, m->key);
-            train_json_copy(&w, m);
+            config_json_copy(&w, m);
         }
         for (k = 0; k < n_extra; k++) {
             memset(&val, 0, sizeof val);
             if (ss_json_parse(&val, extra[2 * k + 1], strlen(extra[2 * k + 1]), "value") != SS_OK)
                 continue;
             ss_json_write_key(&w, extra[2 * k]);
-            train_json_copy(&w, ss_json_root(&val));
+            config_json_copy(&w, ss_json_root(&val));
             ss_json_doc_free(&val);
         }
         ss_json_write_end_object(&w);
@@ -172,13 +172,13 @@ static char *fill_defaults(const char *text, size_t len, const char *source) {
         else if (strcmp(c->key, "fine_tune") == 0) extra = extra_fine_tune;
         ss_json_write_key(&w, c->key);
         if (c->type != SS_JSON_OBJECT || (!extra && strcmp(c->key, "model") != 0)) {
-            train_json_copy(&w, c);
+            config_json_copy(&w, c);
             continue;
         }
         ss_json_write_begin_object(&w);
         for (k = 0; k < ss_json_count(c); k++) {
             ss_json_write_key(&w, ss_json_at(c, k)->key);
-            train_json_copy(&w, ss_json_at(c, k));
+            config_json_copy(&w, ss_json_at(c, k));
         }
         if (!extra) { /* model */
             if (!ss_json_get(c, "num_labels")) ss_json_write_key(&w, "num_labels"), ss_json_write_int(&w, 2);
@@ -189,7 +189,7 @@ static char *fill_defaults(const char *text, size_t len, const char *source) {
             memset(&val, 0, sizeof val);
             if (ss_json_parse(&val, extra[k + 1], strlen(extra[k + 1]), "default") != SS_OK) continue;
             ss_json_write_key(&w, extra[k]);
-            train_json_copy(&w, ss_json_root(&val));
+            config_json_copy(&w, ss_json_root(&val));
             ss_json_doc_free(&val);
         }
         ss_json_write_end_object(&w);

@@ -202,6 +202,8 @@ static int cfg_copy(ss_json_writer *w, const ss_json *v, const cfg_replacement *
     return 0;
 }
 
+int config_json_copy(ss_json_writer *w, const ss_json *v) { return cfg_copy(w, v, NULL); }
+
 /* The document under root written pretty with rep applied, plus a final newline, into *out
    (malloc'ed). Returns 0, or -1 with a message. */
 static int cfg_write(const ss_json *root, const cfg_replacement *rep, const char *source,

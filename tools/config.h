@@ -64,4 +64,8 @@ int config_expand_sweeps(const char *const *sweeps, int n_sweeps, config_combo *
 /* Release n combos from config_expand_sweeps; NULL is fine. */
 void config_combos_free(config_combo *c, int n);
 
+/* Write the JSON value v into w unchanged (the copy config_apply_sets makes). 0, or -1 for a key
+   holding a NUL byte, which a writer cannot take; writer errors stick in w. */
+int config_json_copy(ss_json_writer *w, const ss_json *v);
+
 #endif

@@ -246,33 +246,6 @@ static void remove_partial(const char *dir) {
     closedir(d);
 }
 
-void train_json_copy(ss_json_writer *w, const ss_json *v) {
-    size_t i, n;
-    switch (v->type) {
-    case SS_JSON_NULL: ss_json_write_null(w); break;
-    case SS_JSON_BOOL: ss_json_write_bool(w, v->boolean); break;
-    case SS_JSON_NUMBER:
-        if (v->is_integer) ss_json_write_int(w, v->integer);
-        else ss_json_write_number(w, v->number);
-        break;
-    case SS_JSON_STRING: ss_json_write_string_n(w, v->string, v->length); break;
-    case SS_JSON_ARRAY:
-        ss_json_write_begin_array(w);
-        for (i = 0, n = ss_json_count(v); i < n; i++) train_json_copy(w, ss_json_at(v, i));
-        ss_json_write_end_array(w);
-        break;
-    case SS_JSON_OBJECT:
-        ss_json_write_begin_object(w);
-        for (i = 0, n = ss_json_count(v); i < n; i++) {
-            const ss_json *c = ss_json_at(v, i);
-            ss_json_write_key(w, c->key);
-            train_json_copy(w, c);
-        }
-        ss_json_write_end_object(w);
-        break;
-    }
-}
-
 /* ---- batches ----------------------------------------------------------------------------- */
 
 /* The buffers of one micro-batch. */

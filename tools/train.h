@@ -77,7 +77,5 @@ void train_evaluate(ss_model *model, const ss_tokenizer *tok, const train_opts *
 
 /* mkdir -p for one level; 0 or -1 (message printed). */
 int train_mkdir(const char *path);
-/* Copy a JSON value into a writer (used to extend configs). */
-void train_json_copy(ss_json_writer *w, const ss_json *v);
 
 #endif
