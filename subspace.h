@@ -2379,8 +2379,10 @@ SS_PRIVATE void ss__gemm_naive(int transA, int transB, int M, int N, int K, floa
    tiles (each operand packed the fewest times), T threads get at least 2T tiles.
    tests/test_gemm.c checks both facts bit for bit (1, 2 and 3 threads; arbitrary grids).
 
-   Memory: no heap. Each call of ss__gemm_tile holds its buffers on its own stack, 356 KiB in
-   all (see the block sizes below), so any number of threads may call this at once.
+   Memory: each call of ss__gemm_tile holds its buffers on its own stack, 356 KiB in all (see
+   the block sizes below), so any number of threads may call this at once. The one heap buffer
+   is that of the shared-panel schedule (ss__gemm_run_shared: a C smaller than one tile per
+   thread with a long K); when it cannot be had, the tile schedule runs instead, same bits.
    ------------------------------------------------------------------------------------------- */
 
 #if defined(__cplusplus) || !defined(__STDC_VERSION__) || __STDC_VERSION__ < 199901L
@@ -2748,6 +2750,30 @@ SS_PRIVATE SS__GEMM_NOINLINE void ss__gemm_kernel(int kc, const float *SS__GEMM_
 }
 #endif
 
+/* One MR x NR block of C, rows ir.. and columns jr.., for one K block of length kc: the kernel
+   on the packed micro-panels. A block that sticks out of C (mr < MR rows or nr < NR columns
+   left) runs the same kernel on a full-size copy in cbuf (MR*NR floats), so its elements get
+   exactly the operations of the others. */
+SS_PRIVATE void ss__gemm_block(const ss__gemm_job *g, const float *apanel, const float *bpanel,
+                               int ir, int jr, int kc, int load_c, float beta, float *cbuf) {
+    int mr = g->M - ir < SS__GEMM_MR ? g->M - ir : SS__GEMM_MR;
+    int nr = g->N - jr < SS__GEMM_NR ? g->N - jr : SS__GEMM_NR;
+    int edge = mr < SS__GEMM_MR || nr < SS__GEMM_NR, r;
+    float *c = g->C + (size_t)ir * g->ldc + jr;
+    if (!edge) {
+        ss__gemm_kernel(kc, apanel, bpanel, g->alpha, beta, load_c, c, g->ldc);
+        return;
+    }
+    if (load_c) {
+        SS_MEMSET(cbuf, 0, sizeof(float) * SS__GEMM_MR * SS__GEMM_NR);
+        for (r = 0; r < mr; r++)
+            SS_MEMCPY(cbuf + r * SS__GEMM_NR, c + (size_t)r * g->ldc, sizeof(float) * (size_t)nr);
+    }
+    ss__gemm_kernel(kc, apanel, bpanel, g->alpha, beta, load_c, cbuf, SS__GEMM_NR);
+    for (r = 0; r < mr; r++)
+        SS_MEMCPY(c + (size_t)r * g->ldc, cbuf + r * SS__GEMM_NR, sizeof(float) * (size_t)nr);
+}
+
 /* One output tile, rows [i0, i1) x columns [j0, j1) of C, with the whole K loop. i0 and j0 are
    multiples of MR and NR; so are i1 and j1 unless they equal M or N; i1 - i0 <= MC. */
 SS_PRIVATE void ss__gemm_tile(const ss__gemm_job *g, int i0, int i1, int j0, int j1) {
@@ -2757,7 +2783,7 @@ SS_PRIVATE void ss__gemm_tile(const ss__gemm_job *g, int i0, int i1, int j0, int
     float *abuf = ss__gemm_align64(abuf_mem);
     float *bbuf = ss__gemm_align64(bbuf_mem);
     float *cbuf = ss__gemm_align64(cbuf_mem);
-    int p0, jc, jr, ir, r;
+    int p0, jc, jr, ir;
     SS_ASSERT(i1 - i0 <= SS__GEMM_MC);
     for (p0 = 0; p0 < g->K; p0 += SS__GEMM_KC) {
         int kc = g->K - p0 < SS__GEMM_KC ? g->K - p0 : SS__GEMM_KC;
@@ -2767,33 +2793,12 @@ SS_PRIVATE void ss__gemm_tile(const ss__gemm_job *g, int i0, int i1, int j0, int
         for (jc = j0; jc < j1; jc += SS__GEMM_NB) {
             int jn = j1 - jc < SS__GEMM_NB ? j1 : jc + SS__GEMM_NB;
             ss__gemm_pack_b(g, p0, kc, jc, jn, bbuf);
-            for (jr = jc; jr < jn; jr += SS__GEMM_NR) {
-                const float *bpanel = bbuf + (size_t)((jr - jc) / SS__GEMM_NR) * SS__GEMM_BPANEL(kc);
-                int nr = jn - jr < SS__GEMM_NR ? jn - jr : SS__GEMM_NR;
-                for (ir = i0; ir < i1; ir += SS__GEMM_MR) {
-                    const float *apanel =
-                        abuf + (size_t)((ir - i0) / SS__GEMM_MR) * SS__GEMM_APANEL(kc);
-                    int mr = i1 - ir < SS__GEMM_MR ? i1 - ir : SS__GEMM_MR;
-                    int edge = mr < SS__GEMM_MR || nr < SS__GEMM_NR;
-                    float *c = g->C + (size_t)ir * g->ldc + jr, *dst = c;
-                    int ldd = g->ldc;
-                    if (edge) { /* run the same kernel on a full-size copy of the block */
-                        dst = cbuf;
-                        ldd = SS__GEMM_NR;
-                        if (load_c) {
-                            SS_MEMSET(cbuf, 0, sizeof(float) * SS__GEMM_MR * SS__GEMM_NR);
-                            for (r = 0; r < mr; r++)
-                                SS_MEMCPY(cbuf + r * SS__GEMM_NR, c + (size_t)r * g->ldc,
-                                          sizeof(float) * (size_t)nr);
-                        }
-                    }
-                    ss__gemm_kernel(kc, apanel, bpanel, g->alpha, beta, load_c, dst, ldd);
-                    if (edge)
-                        for (r = 0; r < mr; r++)
-                            SS_MEMCPY(c + (size_t)r * g->ldc, cbuf + r * SS__GEMM_NR,
-                                      sizeof(float) * (size_t)nr);
-                }
-            }
+            for (jr = jc; jr < jn; jr += SS__GEMM_NR)
+                for (ir = i0; ir < i1; ir += SS__GEMM_MR)
+                    ss__gemm_block(g,
+                                   abuf + (size_t)((ir - i0) / SS__GEMM_MR) * SS__GEMM_APANEL(kc),
+                                   bbuf + (size_t)((jr - jc) / SS__GEMM_NR) * SS__GEMM_BPANEL(kc),
+                                   ir, jr, kc, load_c, beta, cbuf);
         }
     }
 }
@@ -2840,6 +2845,77 @@ SS_PRIVATE void ss__gemm_run(const ss__gemm_job *g, int nbm, int nbn) {
     }
 }
 
+/* The shared-panel schedule, for a product whose C is a single tile (or fewer tiles than
+   threads) but whose K is long: the weight gradients dW = dY^T X with K = B*T. Cutting such a C
+   into tiles for T threads makes each tile pack the other operand all over again (256x4096x256
+   TN ran 1.58x faster on 2 threads than on 1, against 1.9x for the other shapes). Here, per K
+   block, the threads pack all micro-panels of op(A) and op(B) once, together, into one shared
+   buffer; wait for each other; compute the tiles of the ss__gemm_grid for `threads` threads from
+   it; and wait again before the next K block overwrites the buffer. Every MR x NR block of C
+   still gets one kernel call per K block in increasing K order, with the same load_c and beta,
+   so the bits are those of the tile schedule (tests/test_gemm.c compares them). The buffer
+   (M*KC + KC*N floats and padding) comes from the heap; returns 0 without computing anything
+   when that allocation fails, and the caller falls back to the tile schedule. */
+SS_PRIVATE int ss__gemm_run_shared(const ss__gemm_job *g, int threads) {
+    const int pm = (g->M + SS__GEMM_MR - 1) / SS__GEMM_MR, pn = (g->N + SS__GEMM_NR - 1) / SS__GEMM_NR;
+    const int apc = 4, bpc = SS__GEMM_NB / SS__GEMM_NR; /* micro-panels per packing task */
+    const int na = (pm + apc - 1) / apc, nb = (pn + bpc - 1) / bpc;
+    const size_t asize = (size_t)pm * SS__GEMM_APANEL(SS__GEMM_KC);
+    const size_t bsize = (size_t)pn * SS__GEMM_BPANEL(SS__GEMM_KC);
+    float *mem = (float *)ss__malloc(sizeof(float) * (asize + bsize + 16));
+    float *abuf, *bbuf;
+    int nbm, nbn;
+    if (!mem) return 0;
+    abuf = ss__gemm_align64(mem);
+    bbuf = abuf + asize; /* APANEL and BPANEL are multiples of 16 floats: still aligned */
+    ss__gemm_grid(g->M, g->N, threads, &nbm, &nbn);
+    SS__OMP(parallel num_threads(threads))
+    {
+        float cbuf_mem[SS__GEMM_MR * SS__GEMM_NR + 16];
+        float *cbuf = ss__gemm_align64(cbuf_mem);
+        int p0, t;
+        for (p0 = 0; p0 < g->K; p0 += SS__GEMM_KC) {
+            const int kc = g->K - p0 < SS__GEMM_KC ? g->K - p0 : SS__GEMM_KC;
+            const int load_c = p0 > 0 || g->beta != 0.0f;
+            const float beta = p0 > 0 ? 1.0f : g->beta;
+            /* pack: task t < na is A's micro-panels [t*apc, t*apc + apc), the rest B's in NB
+               columns; the implicit barrier at the end of the loop publishes the buffer */
+            SS__OMP(for schedule(dynamic, 1))
+            for (t = 0; t < na + nb; t++) {
+                if (t < na) {
+                    const int i0 = t * apc * SS__GEMM_MR;
+                    const int i1 = i0 + apc * SS__GEMM_MR < g->M ? i0 + apc * SS__GEMM_MR : g->M;
+                    ss__gemm_pack_a(g, i0, i1, p0, kc,
+                                    abuf + (size_t)t * apc * SS__GEMM_APANEL(kc));
+                } else {
+                    const int j0 = (t - na) * SS__GEMM_NB;
+                    const int j1 = j0 + SS__GEMM_NB < g->N ? j0 + SS__GEMM_NB : g->N;
+                    ss__gemm_pack_b(g, p0, kc, j0, j1,
+                                    bbuf + (size_t)(t - na) * bpc * SS__GEMM_BPANEL(kc));
+                }
+            }
+            /* compute: the tiles of the grid, column panels outer so that a B micro-panel
+               stays in L1 while the tile's A micro-panels stream past; barrier at the end */
+            SS__OMP(for schedule(dynamic, 1))
+            for (t = 0; t < nbm * nbn; t++) {
+                const int bi = t % nbm, bj = t / nbm;
+                const int q0 = (int)((size_t)pm * (size_t)bi / (size_t)nbm);
+                const int q1 = (int)((size_t)pm * (size_t)(bi + 1) / (size_t)nbm);
+                const int r0 = (int)((size_t)pn * (size_t)bj / (size_t)nbn);
+                const int r1 = (int)((size_t)pn * (size_t)(bj + 1) / (size_t)nbn);
+                int q, r;
+                for (r = r0; r < r1; r++)
+                    for (q = q0; q < q1; q++)
+                        ss__gemm_block(g, abuf + (size_t)q * SS__GEMM_APANEL(kc),
+                                       bbuf + (size_t)r * SS__GEMM_BPANEL(kc), q * SS__GEMM_MR,
+                                       r * SS__GEMM_NR, kc, load_c, beta, cbuf);
+            }
+        }
+    }
+    ss_free(mem);
+    return 1;
+}
+
 /* C = alpha*op(A)*op(B) + beta*C, row-major. op(A) is M x K (A stored K x M when transA),
    op(B) is K x N (B stored N x K when transB), C is M x N with row stride ldc. */
 SS_PRIVATE void ss__gemm_blocked(int transA, int transB, int M, int N, int K, float alpha,
@@ -2856,6 +2932,10 @@ SS_PRIVATE void ss__gemm_blocked(int transA, int transB, int M, int N, int K, fl
 #ifdef _OPENMP
     threads = omp_get_max_threads(); /* 1 inside a parallel region unless nesting is on */
 #endif
+    if (threads > 1 && K > SS__GEMM_KC && (double)M * N * K >= SS__GEMM_PAR_WORK) {
+        ss__gemm_grid(M, N, 1, &nbm, &nbn); /* fewer tiles than threads: share the packing */
+        if (nbm * nbn < threads && ss__gemm_run_shared(&job, threads)) return;
+    }
     ss__gemm_grid(M, N, threads, &nbm, &nbn);
     ss__gemm_run(&job, nbm, nbn);
 }
@@ -4874,7 +4954,8 @@ SS_PRIVATE int ss__parse_label(const char *f, size_t n, int num_labels, float *o
         return 1;
     }
     v = strtod(buf, &end);
-    if (*end != '\0' || buf[0] == ' ' || !(v - v == 0.0) || v > 3.4028234663852886e38 || v < -3.4028234663852886e38) {
+    /* end != buf + n: the whole field is the number (a NUL inside it would end strtod early) */
+    if (end != buf + n || buf[0] == ' ' || !(v - v == 0.0) || v > 3.4028234663852886e38 || v < -3.4028234663852886e38) {
         snprintf(msg, msg_size, "label '%s' is not a finite number", buf);
         return 0;
     }
@@ -6034,13 +6115,15 @@ SS_PRIVATE int ss__vocab_find(const ss_tokenizer *tok, const unsigned char *piec
 /* WordPiece of the finished word: greedy longest-match-first. From the first code point not yet
    covered, try the longest piece first and shorten it one code point at a time until the
    vocabulary has it ("##" + piece after the first); when no piece fits, the whole word is one
-   [UNK] and the pieces already found are taken back. */
+   [UNK]. The pieces wait in found[] until the word is done, so the caller's buffer never gets
+   ids that are then taken back (nothing is written past the count returned). */
 SS_PRIVATE void ss__wordpiece(ss__scan *s) {
     const ss_tokenizer *tok = s->tok;
     unsigned char *w = s->buf + 2;
-    size_t first = s->count, max_bytes = (size_t)tok->max_token_bytes;
+    size_t max_bytes = (size_t)tok->max_token_bytes;
     uint32_t hash[SS_TOKENIZER_MAX_WORD_CHARS + 1]; /* hash[e]: of the piece [start, e) */
-    int start = 0, n = s->n;
+    int found[SS_TOKENIZER_MAX_WORD_CHARS];        /* each piece covers at least one code point */
+    int start = 0, n = s->n, n_found = 0, k;
     if (s->n_total > SS_TOKENIZER_MAX_WORD_CHARS) {
         ss__scan_emit(s, tok->unk_id);
         return;
@@ -6064,13 +6147,13 @@ SS_PRIVATE void ss__wordpiece(ss__scan *s) {
             if (id >= 0) break;
         }
         if (id < 0) {
-            s->count = first;
             ss__scan_emit(s, tok->unk_id);
             return;
         }
-        ss__scan_emit(s, id);
+        found[n_found++] = id;
         start = end;
     }
+    for (k = 0; k < n_found; k++) ss__scan_emit(s, found[k]);
 }
 
 SS_PRIVATE void ss__scan_end_word(ss__scan *s) {

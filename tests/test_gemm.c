@@ -61,7 +61,8 @@ static int gemm_case(gemm_fn fn, const char *fname, int tA, int tB, int M, int N
 static void sweep(gemm_fn fn, const char *fname) {
     static const int shapes[][3] = {{1, 1, 1},    {1, 7, 3},     {5, 1, 9},     {7, 13, 5},
                                     {17, 31, 1},  {16, 16, 16},  {33, 65, 129}, {97, 83, 101},
-                                    {130, 257, 71}, {6, 16, 300}, {300, 24, 7},  {1031, 67, 1009}};
+                                    {130, 257, 71}, {6, 16, 300}, {300, 24, 7},  {1031, 67, 1009},
+                                    {37, 45, 700}}; /* the last: shared panels on threads */
     static const float alphas[] = {1.0f, 0.5f, -1.25f, 0.0f};
     static const float betas[] = {0.0f, 1.0f, -0.3f};
     ss_rng rng;
@@ -92,28 +93,37 @@ static void sweep(gemm_fn fn, const char *fname) {
     test_true(all, name);
 }
 
-/* The built-in kernel's bits must not depend on the thread count (training-size shapes). */
+/* The built-in kernel's bits must not depend on the thread count (training-size shapes). The
+   last two shapes (a C smaller than one tile, K longer than a K block) take the shared-panel
+   schedule on several threads, one of them with edges on both sides and beta != 0. */
 static void thread_invariance(void) {
 #ifdef _OPENMP
-    static const int shapes[][3] = {{515, 300, 777}, {4096, 256, 256}, {256, 256, 4096}, {61, 1003, 129}};
+    static const int shapes[][3] = {{515, 300, 777}, {4096, 256, 256}, {256, 256, 4096},
+                                    {61, 1003, 129}, {101, 67, 1000}};
+    const int nshapes = (int)(sizeof shapes / sizeof shapes[0]);
     ss_rng rng;
     int s, t, same = 1, threads = omp_get_max_threads();
     ss_rng_seed(&rng, 5);
-    for (s = 0; s < 4; s++)
+    for (s = 0; s < nshapes; s++)
         for (t = 0; t < 4; t++) {
             int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
             size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
-            float *A = test_alloc(na), *B = test_alloc(nb), *C1 = test_alloc(nc), *C2 = test_alloc(nc);
+            float *A = test_alloc(na), *B = test_alloc(nb), *C0 = test_alloc(nc);
+            float *C1 = test_alloc(nc), *C2 = test_alloc(nc);
+            float beta = s == nshapes - 1 ? 0.5f : 0.0f;
             int nthreads;
             test_fill(A, na, &rng, -1, 1);
             test_fill(B, nb, &rng, -1, 1);
+            test_fill(C0, nc, &rng, -1, 1);
             for (nthreads = 1; nthreads <= 3; nthreads++) {
+                float *C = nthreads == 1 ? C1 : C2;
+                memcpy(C, C0, nc * sizeof(float));
                 omp_set_num_threads(nthreads);
                 ss_gemm_builtin(t >> 1, t & 1, M, N, K, 0.7f, A, t >> 1 ? M : K, B, t & 1 ? K : N,
-                                0.0f, nthreads == 1 ? C1 : C2, N);
+                                beta, C, N);
                 if (nthreads > 1 && memcmp(C1, C2, nc * sizeof(float)) != 0) same = 0;
             }
-            free(A), free(B), free(C1), free(C2);
+            free(A), free(B), free(C0), free(C1), free(C2);
         }
     omp_set_num_threads(threads);
     test_true(same, "builtin gemm: bit-identical on 1, 2 and 3 threads");
