@@ -63,4 +63,11 @@ sed -i 's/"hidden_size": [0-9]*/"hidden_size": 64/' "$WORK/bad/config.json"
 expect "config.json implies" "$SS" svd --model "$WORK/bad" --out "$WORK/y"
 rm "$WORK/bad/config.json"
 expect "config.json" "$SS" svd --model "$WORK/bad" --out "$WORK/z"
+# --deepseek-v3: the real attention sizes (one head here, to stay small), random FP8 entries
+"$SS" synth-mla --deepseek-v3 --heads 1 --out "$WORK/ds" --quiet
+for kv in '"hidden_size": 7168' '"q_lora_rank": 1536' '"kv_lora_rank": 512' \
+          '"qk_nope_head_dim": 128' '"qk_rope_head_dim": 64' '"v_head_dim": 128' '"random": true'; do
+    grep -q "$kv" "$WORK/ds/config.json" || fail "--deepseek-v3 config.json lacks $kv"
+done
+[ -f "$WORK/ds/model.safetensors" ] || fail "--deepseek-v3 wrote no model.safetensors"
 echo "ok: svd"

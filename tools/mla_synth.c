@@ -93,6 +93,20 @@ static void synth_shape(const mla_synth_spec *s, int kind, int *rows, int *cols)
     }
 }
 
+void mla_synth_deepseek_v3(mla_synth_spec *spec, int layers) {
+    mla_synth_default(spec);
+    spec->layers = layers;
+    spec->heads = 128;
+    spec->hidden = 7168;
+    spec->q_lora = 1536;
+    spec->kv_lora = 512;
+    spec->qk_nope = 128;
+    spec->qk_rope = 64;
+    spec->v_head = 128;
+    spec->shards = layers > 1 ? layers : 1;
+    spec->random = 1;
+}
+
 static int synth_check(const mla_synth_spec *s) {
     const int dims[8] = {s->layers, s->heads, s->hidden, s->q_lora,
                          s->kv_lora, s->qk_nope, s->qk_rope, s->v_head};
@@ -278,6 +292,13 @@ static int synth_ideal(const mla_synth_spec *s, int layer, int kind, float *out)
     const double rms = SYNTH_ENTRY_RMS;
     ss_rng rng;
     synth_shape(s, kind, &rows, &cols);
+    if (s->random && kind != MLA_SYNTH_INPUT_NORM && kind != MLA_SYNTH_Q_A_NORM &&
+        kind != MLA_SYNTH_KV_A_NORM) {
+        size_t i, n = (size_t)rows * cols;
+        rng = synth_stream(s, layer, kind, 0);
+        for (i = 0; i < n; i++) out[i] = ss_rng_normal(&rng, 0.0f, (float)rms);
+        return 0;
+    }
     switch (kind) {
     case MLA_SYNTH_INPUT_NORM:
     case MLA_SYNTH_Q_A_NORM:
@@ -646,8 +667,13 @@ static int synth_write_config(const char *path, const mla_synth_spec *s) {
     ss_json_write_string(&jw, "ss synth-mla (tools/mla_synth.h)");
     ss_json_write_key(&jw, "seed");
     ss_json_write_int(&jw, (int64_t)(s->seed & 0x7FFFFFFFFFFFFFFFull));
-    ss_json_write_key(&jw, "planted_rank");
-    ss_json_write_int(&jw, s->planted_rank);
+    if (s->random) {
+        ss_json_write_key(&jw, "random");
+        ss_json_write_bool(&jw, 1);
+    } else {
+        ss_json_write_key(&jw, "planted_rank");
+        ss_json_write_int(&jw, s->planted_rank);
+    }
     ss_json_write_end_object(&jw);
     ss_json_write_end_object(&jw);
     if (ss_json_writer_finish(&jw) != SS_OK ||

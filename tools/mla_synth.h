@@ -86,11 +86,19 @@ typedef struct mla_synth_spec {
     int fp8;          /* 1: projections as F8_E4M3 + F32 scale_inv; 0: F32 */
     uint64_t seed;
     int planted_rank; /* R, 1..min(qk_nope, v_head, kv_lora) */
+    int random;       /* 1: no planted structure; every projection entry Gaussian, root mean
+                         square 0.02 (what a timing at real sizes needs: the orthonormal sets
+                         behind the planted spectra cost O(n^3) to draw at DeepSeek-V3's
+                         sizes); the norm gains as above */
 } mla_synth_spec;
 
 /* 3 layers, 4 heads, hidden 320, q_lora 192, kv_lora 160, nope 32, rope 16, v 32, 2 shards, fp8,
    seed 1, planted rank 5. */
 void mla_synth_default(mla_synth_spec *spec);
+/* DeepSeek-V3's attention sizes (SPEC 4.4): 128 heads, hidden 7168, q_lora 1536, kv_lora 512,
+   nope 128, rope 64, v 128, with random entries (spec->random = 1), fp8, one shard per layer; the
+   layer count stays as given (61 in the real model, about 190 MB per layer in FP8). */
+void mla_synth_deepseek_v3(mla_synth_spec *spec, int layers);
 
 /* Write the checkpoint into dir (crash-safe: each file through an ss_writer). Returns 0, or
    prints "ss: ..." to stderr and returns -1 (a bad spec, an I/O failure). */
