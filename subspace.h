@@ -2370,19 +2370,20 @@ SS_PRIVATE void ss__gemm_naive(int transA, int transB, int M, int N, int K, floa
    0) and C = alpha*acc + C on the later ones, so beta is applied exactly once.
 
    Threads and determinism. The tiles are distributed over OpenMP threads (dynamic schedule,
-   one tile at a time); K is never split, so no sum is ever shared between threads. Every
-   element of C is produced by the same operations in the same order wherever it sits: one FMA
-   chain over k = p0 .. p0+kc-1 per K block starting from zero, then one write-back per block,
-   blocks in increasing order; a block at the edge of C runs the same kernel function on a
-   buffer. So the result does not depend on the tile grid at all, and hence not on the number
-   of threads either. That lets the grid follow the thread count: one thread gets the largest
+   one tile at a time); no sum is ever shared between threads. Every element of C is produced
+   by the same operations in the same order wherever it sits: one FMA chain over k = p0 ..
+   p0+kc-1 per K block starting from zero, then one write-back per block, blocks in increasing
+   order; a block at the edge of C runs the same kernel function on a buffer. (A small C with a
+   long K is cut into K slices whose partial products are then added in a fixed order; the
+   slices follow from the shape alone: see ss__gemm_run_sliced.) So the result does not depend
+   on the tile grid at all, and hence not on the number of threads either. That lets the grid follow the thread count: one thread gets the largest
    tiles (each operand packed the fewest times), T threads get at least 2T tiles.
    tests/test_gemm.c checks both facts bit for bit (1, 2 and 3 threads; arbitrary grids).
 
    Memory: each call of ss__gemm_tile holds its buffers on its own stack, 356 KiB in all (see
    the block sizes below), so any number of threads may call this at once. The one heap buffer
-   is that of the shared-panel schedule (ss__gemm_run_shared: a C smaller than one tile per
-   thread with a long K); when it cannot be had, the tile schedule runs instead, same bits.
+   holds the partial products of K slices (ss__gemm_run_sliced: a C of at most one tile with a
+   long K); when it cannot be had, the same operations run on the stack, more slowly.
    ------------------------------------------------------------------------------------------- */
 
 #if defined(__cplusplus) || !defined(__STDC_VERSION__) || __STDC_VERSION__ < 199901L
@@ -2845,75 +2846,100 @@ SS_PRIVATE void ss__gemm_run(const ss__gemm_job *g, int nbm, int nbn) {
     }
 }
 
-/* The shared-panel schedule, for a product whose C is a single tile (or fewer tiles than
-   threads) but whose K is long: the weight gradients dW = dY^T X with K = B*T. Cutting such a C
-   into tiles for T threads makes each tile pack the other operand all over again (256x4096x256
-   TN ran 1.58x faster on 2 threads than on 1, against 1.9x for the other shapes). Here, per K
-   block, the threads pack all micro-panels of op(A) and op(B) once, together, into one shared
-   buffer; wait for each other; compute the tiles of the ss__gemm_grid for `threads` threads from
-   it; and wait again before the next K block overwrites the buffer. Every MR x NR block of C
-   still gets one kernel call per K block in increasing K order, with the same load_c and beta,
-   so the bits are those of the tile schedule (tests/test_gemm.c compares them). The buffer
-   (M*KC + KC*N floats and padding) comes from the heap; returns 0 without computing anything
-   when that allocation fails, and the caller falls back to the tile schedule. */
-SS_PRIVATE int ss__gemm_run_shared(const ss__gemm_job *g, int threads) {
-    const int pm = (g->M + SS__GEMM_MR - 1) / SS__GEMM_MR, pn = (g->N + SS__GEMM_NR - 1) / SS__GEMM_NR;
-    const int apc = 4, bpc = SS__GEMM_NB / SS__GEMM_NR; /* micro-panels per packing task */
-    const int na = (pm + apc - 1) / apc, nb = (pn + bpc - 1) / bpc;
-    const size_t asize = (size_t)pm * SS__GEMM_APANEL(SS__GEMM_KC);
-    const size_t bsize = (size_t)pn * SS__GEMM_BPANEL(SS__GEMM_KC);
-    float *mem = (float *)ss__malloc(sizeof(float) * (asize + bsize + 16));
-    float *abuf, *bbuf;
-    int nbm, nbn;
-    if (!mem) return 0;
-    abuf = ss__gemm_align64(mem);
-    bbuf = abuf + asize; /* APANEL and BPANEL are multiples of 16 floats: still aligned */
-    ss__gemm_grid(g->M, g->N, threads, &nbm, &nbn);
-    SS__OMP(parallel num_threads(threads))
-    {
-        float cbuf_mem[SS__GEMM_MR * SS__GEMM_NR + 16];
-        float *cbuf = ss__gemm_align64(cbuf_mem);
-        int p0, t;
-        for (p0 = 0; p0 < g->K; p0 += SS__GEMM_KC) {
-            const int kc = g->K - p0 < SS__GEMM_KC ? g->K - p0 : SS__GEMM_KC;
-            const int load_c = p0 > 0 || g->beta != 0.0f;
-            const float beta = p0 > 0 ? 1.0f : g->beta;
-            /* pack: task t < na is A's micro-panels [t*apc, t*apc + apc), the rest B's in NB
-               columns; the implicit barrier at the end of the loop publishes the buffer */
-            SS__OMP(for schedule(dynamic, 1))
-            for (t = 0; t < na + nb; t++) {
-                if (t < na) {
-                    const int i0 = t * apc * SS__GEMM_MR;
-                    const int i1 = i0 + apc * SS__GEMM_MR < g->M ? i0 + apc * SS__GEMM_MR : g->M;
-                    ss__gemm_pack_a(g, i0, i1, p0, kc,
-                                    abuf + (size_t)t * apc * SS__GEMM_APANEL(kc));
-                } else {
-                    const int j0 = (t - na) * SS__GEMM_NB;
-                    const int j1 = j0 + SS__GEMM_NB < g->N ? j0 + SS__GEMM_NB : g->N;
-                    ss__gemm_pack_b(g, p0, kc, j0, j1,
-                                    bbuf + (size_t)(t - na) * bpc * SS__GEMM_BPANEL(kc));
-                }
-            }
-            /* compute: the tiles of the grid, column panels outer so that a B micro-panel
-               stays in L1 while the tile's A micro-panels stream past; barrier at the end */
-            SS__OMP(for schedule(dynamic, 1))
-            for (t = 0; t < nbm * nbn; t++) {
-                const int bi = t % nbm, bj = t / nbm;
-                const int q0 = (int)((size_t)pm * (size_t)bi / (size_t)nbm);
-                const int q1 = (int)((size_t)pm * (size_t)(bi + 1) / (size_t)nbm);
-                const int r0 = (int)((size_t)pn * (size_t)bj / (size_t)nbn);
-                const int r1 = (int)((size_t)pn * (size_t)(bj + 1) / (size_t)nbn);
-                int q, r;
-                for (r = r0; r < r1; r++)
-                    for (q = q0; q < q1; q++)
-                        ss__gemm_block(g, abuf + (size_t)q * SS__GEMM_APANEL(kc),
-                                       bbuf + (size_t)r * SS__GEMM_BPANEL(kc), q * SS__GEMM_MR,
-                                       r * SS__GEMM_NR, kc, load_c, beta, cbuf);
-            }
-        }
+/* K slices, for a product whose C is small but whose K is long: the weight gradients
+   dW = dY^T X with K = B*T = 4096. Tiles alone give such a C too few tasks (one tile on one
+   thread; cut further for T threads, every tile packs the other operand all over again:
+   256x4096x256 TN ran 1.58x faster on 2 threads than on 1, against 1.9x for other shapes), and
+   sharing the packed panels instead needs two barriers per K block, which cost more than they
+   save with sleeping (OMP_WAIT_POLICY=PASSIVE) threads on a busy machine (measured: 0.8-1x).
+   So K is cut into S slices of whole K blocks, S fixed by the shape alone (ss__gemm_slices),
+   never by the thread count: slice s computes the partial product P_s = op(A)[:, Ks] op(B)[Ks, :]
+   by the tile code (alpha 1, beta 0: the same FMA chains and write-backs as always), the
+   (slice, tile) tasks run on any threads in any order, and then
+     C = alpha * (((P_0 + P_1) + P_2) + ...) + beta * C      (beta = 0: C is not read)
+   element by element in that order. The bits thus depend on the shape only, as everywhere in
+   this GEMM; the slices change the rounding against one long chain by no more than any other
+   summation order would. */
+#define SS__GEMM_SLICE_K 1024 /* K per slice: four K blocks */
+#define SS__GEMM_SLICE_MAX 8
+#define SS__GEMM_SLICE_C ((double)SS__GEMM_MC * SS__GEMM_NC) /* C at most one full tile */
+
+/* How many K slices the product (M,N,K) takes: 1 (none) unless C is at most one tile and K at
+   least two slices long. */
+SS_PRIVATE int ss__gemm_slices(int M, int N, int K) {
+    int s;
+    if ((double)M * N > SS__GEMM_SLICE_C || K < 2 * SS__GEMM_SLICE_K) return 1;
+    s = K / SS__GEMM_SLICE_K;
+    return s < SS__GEMM_SLICE_MAX ? s : SS__GEMM_SLICE_MAX;
+}
+
+/* The job of slice s of S: op(A) columns and op(B) rows [k0, k1) (whole K blocks, the last one
+   maybe partial), rows [i0, i0+m) and columns [j0, j0+n) of the product, into P (row stride
+   ldp) with alpha 1 and beta 0. */
+SS_PRIVATE ss__gemm_job ss__gemm_slice_job(const ss__gemm_job *g, int s, int S, int i0, int m,
+                                           int j0, int n, float *P, int ldp) {
+    const int kb = (g->K + SS__GEMM_KC - 1) / SS__GEMM_KC;
+    const int k0 = kb * s / S * SS__GEMM_KC, k1 = s + 1 == S ? g->K : kb * (s + 1) / S * SS__GEMM_KC;
+    ss__gemm_job job = *g;
+    job.M = m, job.N = n, job.K = k1 - k0;
+    job.A = g->transA ? g->A + (size_t)k0 * g->lda + i0 : g->A + (size_t)i0 * g->lda + k0;
+    job.B = g->transB ? g->B + (size_t)j0 * g->ldb + k0 : g->B + (size_t)k0 * g->ldb + j0;
+    job.alpha = 1.0f, job.beta = 0.0f;
+    job.C = P, job.ldc = ldp;
+    return job;
+}
+
+/* C[i][j0..j0+n) = alpha * (sum over s of P_s[i][...]) + beta * C[i][...], for one row. */
+SS_PRIVATE void ss__gemm_slice_sum(const ss__gemm_job *g, float *c, const float *P, size_t stride,
+                                   int S, int n) {
+    int j, s;
+    for (j = 0; j < n; j++) {
+        float sum = P[j];
+        for (s = 1; s < S; s++) sum += P[(size_t)s * stride + j];
+        c[j] = g->beta == 0.0f ? g->alpha * sum : g->alpha * sum + g->beta * c[j];
     }
-    ss_free(mem);
-    return 1;
+}
+
+/* The product in S K slices over an nbm x nbn tile grid. The partial products live in one heap
+   block of S*M*N floats; when that cannot be had, the same operations run on the calling thread
+   over pieces of C small enough for a stack buffer (slow, but the same bits). */
+SS_PRIVATE void ss__gemm_run_sliced(const ss__gemm_job *g, int S, int nbm, int nbn) {
+    const int pm = (g->M + SS__GEMM_MR - 1) / SS__GEMM_MR, pn = (g->N + SS__GEMM_NR - 1) / SS__GEMM_NR;
+    const size_t mn = (size_t)g->M * (size_t)g->N;
+    const int ntiles = nbm * nbn;
+    float *P = (float *)ss__malloc(sizeof(float) * mn * (size_t)S);
+    int t, i;
+    if (P) {
+        SS__OMP(parallel for schedule(dynamic, 1))
+        for (t = 0; t < S * ntiles; t++) {
+            const int s = t / ntiles, bi = t % ntiles % nbm, bj = t % ntiles / nbm;
+            const int i0 = (int)((size_t)pm * (size_t)bi / (size_t)nbm) * SS__GEMM_MR;
+            const int i1 = (int)((size_t)pm * (size_t)(bi + 1) / (size_t)nbm) * SS__GEMM_MR;
+            const int j0 = (int)((size_t)pn * (size_t)bj / (size_t)nbn) * SS__GEMM_NR;
+            const int j1 = (int)((size_t)pn * (size_t)(bj + 1) / (size_t)nbn) * SS__GEMM_NR;
+            const ss__gemm_job job = ss__gemm_slice_job(g, s, S, 0, g->M, 0, g->N, P + mn * s, g->N);
+            ss__gemm_tile(&job, i0, i1 < g->M ? i1 : g->M, j0, j1 < g->N ? j1 : g->N);
+        }
+        SS__OMP(parallel for schedule(static))
+        for (i = 0; i < g->M; i++)
+            ss__gemm_slice_sum(g, g->C + (size_t)i * g->ldc, P + (size_t)i * g->N, mn, S, g->N);
+        ss_free(P);
+    } else { /* pieces of 48 x 64: S partial products of 12 KiB each on the stack */
+        float piece[SS__GEMM_SLICE_MAX * 48 * 64];
+        int i0, j0, s;
+        for (i0 = 0; i0 < g->M; i0 += 48)
+            for (j0 = 0; j0 < g->N; j0 += 64) {
+                const int m = g->M - i0 < 48 ? g->M - i0 : 48, n = g->N - j0 < 64 ? g->N - j0 : 64;
+                for (s = 0; s < S; s++) {
+                    const ss__gemm_job job =
+                        ss__gemm_slice_job(g, s, S, i0, m, j0, n, piece + (size_t)s * 48 * 64, 64);
+                    ss__gemm_tile(&job, 0, m, 0, n);
+                }
+                for (i = 0; i < m; i++)
+                    ss__gemm_slice_sum(g, g->C + (size_t)(i0 + i) * g->ldc + j0, piece + i * 64,
+                                       48 * 64, S, n);
+            }
+    }
 }
 
 /* C = alpha*op(A)*op(B) + beta*C, row-major. op(A) is M x K (A stored K x M when transA),
@@ -2922,7 +2948,7 @@ SS_PRIVATE void ss__gemm_blocked(int transA, int transB, int M, int N, int K, fl
                                  const float *A, int lda, const float *B, int ldb, float beta,
                                  float *C, int ldc) {
     ss__gemm_job job;
-    int threads = 1, nbm, nbn;
+    int threads = 1, nbm, nbn, slices;
     SS_ASSERT(M > 0 && N > 0 && K > 0 && alpha != 0.0f); /* ss_gemm_builtin handled the rest */
     job.transA = transA, job.transB = transB;
     job.M = M, job.N = N, job.K = K;
@@ -2932,12 +2958,12 @@ SS_PRIVATE void ss__gemm_blocked(int transA, int transB, int M, int N, int K, fl
 #ifdef _OPENMP
     threads = omp_get_max_threads(); /* 1 inside a parallel region unless nesting is on */
 #endif
-    if (threads > 1 && K > SS__GEMM_KC && (double)M * N * K >= SS__GEMM_PAR_WORK) {
-        ss__gemm_grid(M, N, 1, &nbm, &nbn); /* fewer tiles than threads: share the packing */
-        if (nbm * nbn < threads && ss__gemm_run_shared(&job, threads)) return;
-    }
     ss__gemm_grid(M, N, threads, &nbm, &nbn);
-    ss__gemm_run(&job, nbm, nbn);
+    slices = ss__gemm_slices(M, N, K);
+    if (slices > 1)
+        ss__gemm_run_sliced(&job, slices, nbm, nbn);
+    else
+        ss__gemm_run(&job, nbm, nbn);
 }
 
 /* C = beta*C for the degenerate products (K == 0 or alpha == 0); beta == 0 writes zeros. */

@@ -5,6 +5,7 @@
    depend on the OpenMP thread count; under SS_USE_CBLAS, OpenBLAS and the built-in kernel agree.
    cc -std=c99 -O2 -march=native -o test_gemm tests/test_gemm.c -lm && ./test_gemm */
 #define SS_IMPLEMENTATION
+#include "test_alloc.h" /* counts allocations; arm_failure(n) makes one fail */
 #include "../subspace.h"
 #include "test_util.h"
 
@@ -62,7 +63,7 @@ static void sweep(gemm_fn fn, const char *fname) {
     static const int shapes[][3] = {{1, 1, 1},    {1, 7, 3},     {5, 1, 9},     {7, 13, 5},
                                     {17, 31, 1},  {16, 16, 16},  {33, 65, 129}, {97, 83, 101},
                                     {130, 257, 71}, {6, 16, 300}, {300, 24, 7},  {1031, 67, 1009},
-                                    {37, 45, 700}}; /* the last: shared panels on threads */
+                                    {37, 45, 2100}}; /* the last: two K slices */
     static const float alphas[] = {1.0f, 0.5f, -1.25f, 0.0f};
     static const float betas[] = {0.0f, 1.0f, -0.3f};
     ss_rng rng;
@@ -94,12 +95,12 @@ static void sweep(gemm_fn fn, const char *fname) {
 }
 
 /* The built-in kernel's bits must not depend on the thread count (training-size shapes). The
-   last two shapes (a C smaller than one tile, K longer than a K block) take the shared-panel
-   schedule on several threads, one of them with edges on both sides and beta != 0. */
+   last two shapes (a C of at most one tile, K of 4096 and more) are cut into K slices, one of
+   them with edges on both sides, a partial last K block and beta != 0. */
 static void thread_invariance(void) {
 #ifdef _OPENMP
     static const int shapes[][3] = {{515, 300, 777}, {4096, 256, 256}, {256, 256, 4096},
-                                    {61, 1003, 129}, {101, 67, 1000}};
+                                    {61, 1003, 129}, {101, 67, 4100}};
     const int nshapes = (int)(sizeof shapes / sizeof shapes[0]);
     ss_rng rng;
     int s, t, same = 1, threads = omp_get_max_threads();
@@ -138,14 +139,15 @@ static void thread_invariance(void) {
 static void grid_invariance(void) {
     static const int cases[][5] = {/* tA, tB, M, N, K */
                                    {0, 1, 300, 200, 600}, {1, 0, 97, 1030, 300},
-                                   {1, 1, 61, 77, 513},   {0, 0, 599, 40, 3}};
+                                   {1, 1, 61, 77, 513},   {0, 0, 599, 40, 3},
+                                   {1, 0, 101, 67, 4100}}; /* the last in K slices */
     ss_rng rng;
     int s, same = 1, grids = 0;
     char name[96];
     ss_rng_seed(&rng, 11);
-    for (s = 0; s < 4; s++) {
+    for (s = 0; s < (int)(sizeof cases / sizeof cases[0]); s++) {
         int tA = cases[s][0], tB = cases[s][1], M = cases[s][2], N = cases[s][3], K = cases[s][4];
-        int lda = tA ? M : K, ldb = tB ? K : N, bm, bn;
+        int lda = tA ? M : K, ldb = tB ? K : N, bm, bn, slices = ss__gemm_slices(M, N, K);
         int pm = (M + SS__GEMM_MR - 1) / SS__GEMM_MR, pn = (N + SS__GEMM_NR - 1) / SS__GEMM_NR;
         int bm_min = (pm + SS__GEMM_MC / SS__GEMM_MR - 1) / (SS__GEMM_MC / SS__GEMM_MR);
         size_t na = (size_t)(tA ? K : M) * lda, nb = (size_t)(tB ? N : K) * ldb, nc = (size_t)M * N;
@@ -163,7 +165,10 @@ static void grid_invariance(void) {
         for (bm = bm_min; bm <= pm; bm += bm < bm_min + 3 ? 1 : pm / 3 + 1)
             for (bn = 1; bn <= pn; bn += bn < 3 ? 1 : pn / 3 + 1) {
                 memcpy(C2, C0, nc * sizeof(float));
-                ss__gemm_run(&job, bm, bn);
+                if (slices > 1)
+                    ss__gemm_run_sliced(&job, slices, bm, bn);
+                else
+                    ss__gemm_run(&job, bm, bn);
                 grids++;
                 if (memcmp(C1, C2, nc * sizeof(float)) != 0) {
                     printf("  grid %dx%d differs (M=%d N=%d K=%d)\n", bm, bn, M, N, K);
@@ -203,6 +208,40 @@ static void cblas_agreement(void) {
 #endif
 }
 
+/* K slices keep their partial products on the heap; when that allocation fails, the same
+   operations run over small pieces of C on the stack: same bits, nothing leaked. */
+static void slice_fallback(void) {
+    static const int cases[][5] = {{1, 0, 256, 256, 4096}, {0, 1, 37, 45, 2100}, {1, 1, 101, 67, 4100}};
+    ss_rng rng;
+    int s, same = 1, fell_back = 1, leaked = 0;
+    ss_rng_seed(&rng, 13);
+    for (s = 0; s < 3; s++) {
+        int tA = cases[s][0], tB = cases[s][1], M = cases[s][2], N = cases[s][3], K = cases[s][4];
+        int lda = tA ? M : K, ldb = tB ? K : N;
+        size_t na = (size_t)(tA ? K : M) * lda, nb = (size_t)(tB ? N : K) * ldb, nc = (size_t)M * N;
+        float *A = test_alloc(na), *B = test_alloc(nb), *C0 = test_alloc(nc);
+        float *C1 = test_alloc(nc), *C2 = test_alloc(nc);
+        long live = alloc_live;
+        test_fill(A, na, &rng, -1, 1);
+        test_fill(B, nb, &rng, -1, 1);
+        test_fill(C0, nc, &rng, -1, 1);
+        memcpy(C1, C0, nc * sizeof(float));
+        memcpy(C2, C0, nc * sizeof(float));
+        arm_failure(-1);
+        ss_gemm_builtin(tA, tB, M, N, K, -0.75f, A, lda, B, ldb, s == 1 ? 0.0f : 0.5f, C1, N);
+        arm_failure(0); /* the slices' buffer is the first allocation */
+        ss_gemm_builtin(tA, tB, M, N, K, -0.75f, A, lda, B, ldb, s == 1 ? 0.0f : 0.5f, C2, N);
+        fell_back &= alloc_calls == 1 && ss__gemm_slices(M, N, K) > 1;
+        arm_failure(-1);
+        same &= memcmp(C1, C2, nc * sizeof(float)) == 0;
+        leaked |= alloc_live != live;
+        free(A), free(B), free(C0), free(C1), free(C2);
+    }
+    test_true(fell_back, "builtin gemm: K slices ask for one buffer (refused here)");
+    test_true(same, "builtin gemm: K slices on the stack give the heap path's bits");
+    test_true(!leaked, "builtin gemm: K slices leak nothing");
+}
+
 int main(void) {
     printf("%s\n", ss_build_info());
     sweep(ss_gemm, "ss_gemm");
@@ -211,6 +250,7 @@ int main(void) {
 #endif
     thread_invariance();
     grid_invariance();
+    slice_fallback();
     cblas_agreement();
     return test_summary("test_gemm");
 }
