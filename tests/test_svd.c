@@ -1,5 +1,6 @@
-/* test_svd.c - section 11 (>>linalg): Householder QR, the one-sided Jacobi SVD, effective rank
-   and lost energy, principal angles.
+/* test_svd.c - section 11 (>>linalg): Householder QR, the one-sided Jacobi SVD, the values-only
+   SVD (ss_svd_values: bidiagonalization and dqds), effective rank and lost energy, principal
+   angles.
    Matrices with known spectra are built as Q1 [diag(sigma) G; 0] Q2^T-style products of
    Householder reflections and Givens rotations applied in double: every applied orthogonal factor
    perturbs each column by a few ulps of that column's norm, which moves every singular value by a
@@ -17,6 +18,10 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+/* What ss_svd_values reaches on the graded matrices below (relative error of each value): at
+   most 3e-14 in the builds of tests/run.sh (gcc and clang, AVX2 or not); 10x that as the bound. */
+#define SVDV_GRADED_TOL 3e-13
 
 /* ---- random numbers and matrices (double) ---- */
 
@@ -542,6 +547,216 @@ static void test_alloc_failure(ss_rng *rng) {
     test_true(alloc_live == 0, "no block left allocated");
 }
 
+/* ---- values only: ss_svd_values ---- */
+
+/* ss_svd_values on A (m,n), stride ld, against known sigma (sorted; NULL: none) with tolerance
+   rel on |s_j - sigma_j| / max(sigma_j, floor), and against ss_svd's values (the Jacobi method)
+   when min(m,n) <= 100, to 1e-13 s[0]. The workspace starts as NaN (it may hold anything), and A
+   must come back untouched. Returns the largest relative error against sigma (0 without). */
+static double check_values(const char *name, const double *A, int m, int n, int ld,
+                           const double *sigma, double rel, double floor) {
+    const int k = m < n ? m : n;
+    const size_t nw = ss_svd_values_work_size(m, n), na = (size_t)(m - 1) * ld + n;
+    double *s = dalloc((size_t)k), *work = dalloc(nw), *copy = dalloc(na), e = 0.0;
+    char label[400];
+    size_t i;
+    ss_result r;
+    for (i = 0; i < nw; i++) work[i] = NAN;
+    memcpy(copy, A, na * sizeof(double));
+    r = ss_svd_values(A, m, n, ld, s, work);
+    snprintf(label, sizeof label, "values %s: SS_OK, descending, A untouched (%.200s)", name,
+             r == SS_OK ? "" : ss_last_error_detail());
+    test_true(r == SS_OK && descending(s, k) && memcmp(copy, A, na * sizeof(double)) == 0, label);
+    if (sigma) {
+        e = sigma_error(s, sigma, k, floor);
+        snprintf(label, sizeof label,
+                 "values %s: max relative error of sigma = %.2e (smallest %.3g)", name, e,
+                 s[k - 1]);
+        test_report(e <= rel, label, e);
+    }
+    if (k <= 100) {
+        double *sj = dalloc((size_t)k), *wj = dalloc(ss_svd_work_size(m, n, 0, 0)), d = 0.0;
+        int j;
+        ss_svd(A, m, n, ld, sj, NULL, NULL, wj, NULL);
+        for (j = 0; j < k; j++) d = fmax(d, fabs(s[j] - sj[j]));
+        d = sj[0] > 0.0 ? d / sj[0] : d;
+        snprintf(label, sizeof label, "values %s: against ss_svd, max |s - s_jacobi| / s_0 = %.2e",
+                 name, d);
+        test_report(d <= 1e-13, label, d);
+        free(sj), free(wj);
+    }
+    free(s), free(work), free(copy);
+    return e;
+}
+
+/* Known spectra on both reductions: the one-stage one (fewer than 160 columns after the
+   transpose, and after the QR of a tall matrix) and the two-stage one (band, then chase). */
+static void test_values_known(ss_rng *rng) {
+    const int shapes[][2] = {{60, 60},  {37, 23},  {23, 37},   {200, 50},  {50, 200},
+                             {200, 200}, {240, 170}, {170, 240}, {300, 170}, {700, 50}};
+    const int nshapes = (int)(sizeof shapes / sizeof shapes[0]);
+    double *A = dalloc(700 * 240), *T = dalloc(700 * 240), sigma[240];
+    char name[96];
+    int t, j;
+    {   /* diagonal, with signs and an unsorted order */
+        const double d[5] = {-3.0, 0.5, 7.0, -1e-9, 2.0}, want[5] = {7.0, 3.0, 2.0, 0.5, 1e-9};
+        double D[6 * 5];
+        memset(D, 0, sizeof D);
+        for (j = 0; j < 5; j++) D[j * 5 + j] = d[j];
+        check_values("diagonal 6x5 (a zero row)", D, 6, 5, 5, want, 4 * DBL_EPSILON, 0.0);
+    }
+    {   /* [1 2; 3 4]: sigma^2 = 15 +- sqrt(221), sigma_1 sigma_2 = |det| = 2 */
+        const double B[4] = {1, 2, 3, 4}, s1 = sqrt(15.0 + sqrt(221.0));
+        const double want[2] = {s1, 2.0 / s1};
+        check_values("2x2 [1 2; 3 4]", B, 2, 2, 2, want, 4 * DBL_EPSILON, 0.0);
+    }
+    for (t = 0; t < nshapes; t++) { /* dense orthogonal mixing, spectrum in [1, 10] */
+        const int m = shapes[t][0], n = shapes[t][1], k = m < n ? m : n;
+        for (j = 0; j < k; j++) sigma[j] = 10.0 - 9.0 * j / (k > 1 ? k - 1 : 1);
+        make_matrix(A, m, n, n, sigma, 1, m < 64 ? m : 64, rng);
+        snprintf(name, sizeof name, "dense %dx%d, sigma 10..1", m, n);
+        check_values(name, A, m, n, n, sigma, 1e-13, 0.0);
+    }
+    for (t = 0; t < nshapes; t++) { /* graded 1 .. 1e-12, as `ss bench svd` builds them */
+        const int m = shapes[t][0], n = shapes[t][1], k = m < n ? m : n;
+        graded_sigma(sigma, k);
+        make_matrix(A, m, n, n, sigma, 0, 8, rng);
+        snprintf(name, sizeof name, "graded %dx%d, sigma 1..1e-12", m, n);
+        check_values(name, A, m, n, n, sigma, SVDV_GRADED_TOL, 0.0);
+        if (m == n) { /* the transpose: graded by rows */
+            transpose(A, m, n, n, T);
+            snprintf(name, sizeof name, "graded %dx%d transposed (rows graded)", m, n);
+            check_values(name, T, n, m, m, sigma, SVDV_GRADED_TOL, 0.0);
+        }
+    }
+    {   /* graded by rows and taller than square (below 1.6): the QR first, then turned over;
+           built as the transpose of a graded 170x170 with 70 zero rows mixed in */
+        double *B = dalloc(240 * 170);
+        int i, r = 0;
+        graded_sigma(sigma, 170);
+        make_matrix(A, 170, 170, 170, sigma, 0, 8, rng);
+        transpose(A, 170, 170, 170, T);
+        for (i = 0; i < 240; i++) /* rows 0, 3, 6, ... (while 70 last) are zero */
+            if (i % 3 == 0 && i / 3 < 70)
+                memset(B + (size_t)i * 170, 0, 170 * sizeof(double));
+            else
+                memcpy(B + (size_t)i * 170, T + (size_t)r++ * 170, 170 * sizeof(double));
+        check_values("graded by rows 240x170 (70 zero rows)", B, 240, 170, 170, sigma,
+                     SVDV_GRADED_TOL, 0.0);
+        free(B);
+    }
+    for (j = 0; j < 50; j++) sigma[j] = 7.0 - (double)(j / 8); /* 7 x8, 6 x8, ..., 1 x2 */
+    make_matrix(A, 200, 50, 50, sigma, 1, 64, rng);
+    check_values("tall 200x50, repeated values 7..1", A, 200, 50, 50, sigma, 1e-13, 0.0);
+    for (j = 0; j < 200; j++) sigma[j] = 1.0; /* orthogonal: one cluster of 200 */
+    make_matrix(A, 200, 200, 200, sigma, 1, 64, rng);
+    check_values("orthogonal 200x200 (all values 1)", A, 200, 200, 200, sigma, 1e-13, 0.0);
+    for (j = 0; j < 30; j++) sigma[j] = 1e200 * (10.0 - 9.0 * j / 29.0);
+    make_matrix(A, 40, 30, 30, sigma, 1, 40, rng);
+    check_values("dense 40x30 scaled by 1e200", A, 40, 30, 30, sigma, 1e-13, 0.0);
+    for (j = 0; j < 30; j++) sigma[j] = 1e-200 * (10.0 - 9.0 * j / 29.0);
+    make_matrix(A, 40, 30, 30, sigma, 1, 40, rng);
+    check_values("dense 40x30 scaled by 1e-200", A, 40, 30, 30, sigma, 1e-13, 0.0);
+    for (j = 0; j < 170; j++) sigma[j] = 1e-300 * (10.0 - 9.0 * j / 169.0);
+    make_matrix(A, 170, 170, 170, sigma, 1, 64, rng);
+    check_values("dense 170x170 scaled by 1e-300", A, 170, 170, 170, sigma, 1e-13, 0.0);
+    {   /* two scales: Q [B1 0; 0 1e-200 B2; 0 0], B1 and B2 dense 15x15 with values in [1, 10] */
+        double *B = dalloc(15 * 15), sig15[15];
+        int i, l;
+        memset(A, 0, 40 * 30 * sizeof(double));
+        for (l = 0; l < 2; l++) {
+            for (j = 0; j < 15; j++) sig15[j] = 10.0 - 9.0 * j / 14.0;
+            make_matrix(B, 15, 15, 15, sig15, 1, 15, rng);
+            for (i = 0; i < 15; i++)
+                for (j = 0; j < 15; j++)
+                    A[(size_t)(i + 15 * l) * 30 + j + 15 * l] = B[i * 15 + j] * (l ? 1e-200 : 1.0);
+        }
+        for (j = 0; j < 40; j++) reflect(A, 40, 30, 30, 0, rng);
+        for (j = 0; j < 30; j++)
+            sigma[j] = (10.0 - 9.0 * (j % 15) / 14.0) * (j < 15 ? 1.0 : 1e-200);
+        check_values("40x30 with values at 1..10 and at 1e-200..1e-199", A, 40, 30, 30, sigma,
+                     1e-13, 0.0);
+        free(B);
+    }
+    free(A), free(T);
+}
+
+static void test_values_degenerate(ss_rng *rng) {
+    static const double zeros[200] = {0};
+    double *A = dalloc(200 * 200), sigma[200], s[12], *w = dalloc(ss_svd_values_work_size(30, 12));
+    int i, j;
+    for (j = 0; j < 60; j++) sigma[j] = j < 20 ? 5.0 - 4.0 * j / 19.0 : 0.0; /* rank 20 of 60 */
+    make_matrix(A, 80, 60, 60, sigma, 1, 64, rng);
+    check_values("rank 20 of 80x60", A, 80, 60, 60, sigma, 1e-13, 5.0);
+    for (j = 0; j < 180; j++) sigma[j] = j < 90 ? 3.0 - 2.0 * j / 89.0 : 0.0; /* two-stage */
+    make_matrix(A, 180, 180, 180, sigma, 1, 64, rng);
+    check_values("rank 90 of 180x180", A, 180, 180, 180, sigma, 1e-13, 3.0);
+    for (i = 0; i < 30 * 12; i++) A[i] = rnd_normal(rng);
+    for (i = 0; i < 30; i++) /* two zero columns and a repeated one: three values at zero */
+        A[i * 12 + 3] = 0.0, A[i * 12 + 7] = 0.0, A[i * 12 + 9] = A[i * 12 + 1];
+    check_values("30x12 with two zero columns and a repeated one", A, 30, 12, 12, NULL, 0, 0);
+    test_true(ss_svd_values(A, 30, 12, 12, s, w) == SS_OK && s[8] > 0.1 && s[9] < 1e-14 * s[0] &&
+                  s[11] < 1e-14 * s[0],
+              "values 30x12 rank 9: three values at zero");
+    {   /* vectors, single entries, zeros */
+        double row[7] = {3, 0, -4, 0, 0, 0, 0}, one = 12.0, neg = -2.5, col[7 * 3];
+        const double five = 5.0, zero = 0.0, twelve = 12.0, two5 = 2.5;
+        check_values("1x7 row", row, 1, 7, 7, &five, 2 * DBL_EPSILON, 0);
+        for (i = 0; i < 7; i++) col[i * 3] = row[i], col[i * 3 + 1] = col[i * 3 + 2] = 99.0;
+        check_values("7x1 column (stride 3)", col, 7, 1, 3, &five, 2 * DBL_EPSILON, 0);
+        check_values("1x1", &one, 1, 1, 1, &twelve, 0, 0);
+        check_values("1x1 negative", &neg, 1, 1, 1, &two5, 0, 0);
+        check_values("1x1 zero", zeros, 1, 1, 1, &zero, 0, 0);
+        check_values("2x3 zero", zeros, 2, 3, 3, zeros, 0, 0);
+    }
+    memset(A, 0, 200 * 200 * sizeof(double));
+    check_values("50x20 zero", A, 50, 20, 20, zeros, 0, 0);
+    check_values("170x200 zero", A, 170, 200, 200, zeros, 0, 0);
+    free(A), free(w);
+}
+
+static void test_values_errors(ss_rng *rng) {
+    double A[40 * 40], s[40], t[40], *w = dalloc(ss_svd_values_work_size(40, 40)), sigma[40];
+    int j;
+    for (j = 0; j < 40; j++) sigma[j] = 1.0 + j;
+    make_matrix(A, 40, 40, 40, sigma, 1, 40, rng);
+    for (j = 0; j < 40; j++) s[j] = -1.0;
+    A[5 * 40 + 7] = NAN;
+    test_true(ss_svd_values(A, 40, 40, 40, s, w) == SS_ERR_NONFINITE && detail_has("A[5][7]") &&
+                  s[0] == -1.0,
+              "values, NaN: SS_ERR_NONFINITE naming A[5][7], s untouched");
+    A[5 * 40 + 7] = 0.0, A[39 * 40 + 2] = INFINITY;
+    test_true(ss_svd_values(A, 40, 40, 40, s, w) == SS_ERR_NONFINITE && detail_has("A[39][2]"),
+              "values, +Inf: SS_ERR_NONFINITE naming A[39][2]");
+    A[39 * 40 + 2] = -INFINITY;
+    test_true(ss_svd_values(A, 4, 40, 40, s, w) == SS_OK, "values, -Inf outside the 4 rows read");
+    test_true(ss_svd_values(A, 0, 40, 40, s, w) == SS_ERR_INVALID && detail_has("0 x 40"),
+              "values, m = 0: SS_ERR_INVALID");
+    test_true(ss_svd_values(A, 40, -1, 40, s, w) == SS_ERR_INVALID,
+              "values, n = -1: SS_ERR_INVALID");
+    test_true(ss_svd_values(A, 40, 40, 39, s, w) == SS_ERR_INVALID && detail_has("lda 39"),
+              "values, lda < n: SS_ERR_INVALID");
+    test_true(ss_svd_values_alloc(A, 40, 0, 40, s) == SS_ERR_INVALID,
+              "ss_svd_values_alloc, n = 0: SS_ERR_INVALID");
+    {   /* the documented size: M*N' + 96 M + 267 N + 8864, N' = N up to an odd number of 8s */
+        const size_t a = ss_svd_values_work_size(700, 170), b = ss_svd_values_work_size(16, 300);
+        test_true(ss_svd_values_work_size(0, 5) == 0 && ss_svd_values_work_size(5, -2) == 0 &&
+                      a == 700 * 184 + 96 * 700 + 267 * 170 + 8864 &&
+                      b == 300 * 24 + 96 * 300 + 267 * 16 + 8864,
+                  "ss_svd_values_work_size: the documented formula");
+    }
+    make_matrix(A, 40, 40, 40, sigma, 1, 40, rng);
+    arm_failure(0);
+    test_true(ss_svd_values_alloc(A, 40, 40, 40, s) == SS_ERR_NOMEM && detail_has("workspace"),
+              "ss_svd_values_alloc: allocation failure gives SS_ERR_NOMEM");
+    arm_failure(-1);
+    test_true(ss_svd_values_alloc(A, 40, 40, 40, s) == SS_OK &&
+                  ss_svd_values(A, 40, 40, 40, t, w) == SS_OK && memcmp(s, t, sizeof s) == 0 &&
+                  alloc_live == 0,
+              "ss_svd_values_alloc: the same bits as with a given workspace, nothing leaked");
+    free(w);
+}
+
 #ifdef _OPENMP
 /* The same bits with 1 and 2 threads: every parallel loop is taken at these sizes (the pivoted
    QR's trailing columns, the Jacobi block pairs, the blocked Q applied to Z; ss_qr's trailing
@@ -569,6 +784,24 @@ static void test_threads(ss_rng *rng) {
               "140 cosines at 1");
     for (t = 0; t < 2; t++) free(s[t]), free(U[t]), free(V[t]);
     free(A), free(w);
+    {   /* ss_svd_values: the two-stage reduction (square and wide) and the QR of a tall matrix */
+        const int shapes[3][2] = {{320, 256}, {256, 320}, {640, 200}};
+        double *B = dalloc(640 * 200), *v[2], *wv = dalloc(ss_svd_values_work_size(640, 200));
+        int c, same = 1;
+        for (c = 0; c < 3; c++) {
+            const int m = shapes[c][0], n = shapes[c][1], k = m < n ? m : n;
+            for (j = 0; j < m * n; j++) B[j] = rnd_normal(rng);
+            for (t = 0; t < 2; t++) {
+                v[t] = dalloc((size_t)k);
+                omp_set_num_threads(t + 1);
+                ss_svd_values(B, m, n, n, v[t], wv);
+            }
+            same = same && memcmp(v[0], v[1], (size_t)k * sizeof(double)) == 0;
+            free(v[0]), free(v[1]);
+        }
+        test_true(same, "ss_svd_values 320x256, 256x320, 640x200: 1 and 2 threads, same bits");
+        free(B), free(wv);
+    }
 }
 #endif
 
@@ -584,6 +817,9 @@ int main(void) {
     test_rank();
     test_angles(&rng);
     test_alloc_failure(&rng);
+    test_values_known(&rng);
+    test_values_degenerate(&rng);
+    test_values_errors(&rng);
 #ifdef _OPENMP
     test_threads(&rng);
 #endif

@@ -1,18 +1,20 @@
 /* tools/cmd_bench_svd.c - `ss bench svd`: seconds and accuracy of ss_svd, values only and full
-   (U and V), at the shapes the rank studies meet (SPEC 4.8: square heads up to 2048, stacked
-   heads 7168 x 512), beside LAPACK's dgesvd and dgesdd in the same run when the tool is built
-   with -DSS_BENCH_LAPACK and linked with -llapacke (Debian: liblapacke-dev), e.g.
-       make OPENMP=1 CFLAGS=-DSS_BENCH_LAPACK LDLIBS=-llapacke build/ss
+   (U and V), and of ss_svd_values (values only), at the shapes the rank studies meet (SPEC 4.8:
+   square heads up to 2048, stacked heads 7168 x 512), beside LAPACK's dgesvd and dgesdd in the
+   same run when the tool is built with -DSS_BENCH_LAPACK and linked with -llapacke (Debian:
+   liblapacke-dev), e.g.
+       make OPENMP=1 BUILD=build/lapack CFLAGS=-DSS_BENCH_LAPACK LDLIBS=-llapacke build/lapack/ss
    (--jacobi adds LAPACK's own one-sided Jacobi routines: dgesvj, and dgejsv, the preconditioned
    algorithm of Drmac and Veselic that ss_svd also follows; both need m >= n).
    Times are medians of --reps calls on a Gaussian random matrix; a call over 10 s is not
    repeated. Accuracy: on a matrix of the same shape with the known graded spectrum
    sigma_j = 10^(-12 j / (k-1)), 1 down to 1e-12, the largest |s_j - sigma_j| / sigma_j (each
    value against itself, not against sigma_0); on the random matrix, ||A - U S V^T||_F / ||A||_F,
-   max |U^T U - I| and max |V^T V - I| of the full call. The graded matrix is
-   Q [diag(sigma) G; 0] P: G four layers of Givens rotations of neighbouring columns, Q eight
-   Householder reflections of Gaussian vectors, P a random order of the columns, so every sigma_j
-   is fixed to ~1e-15 of itself by the entries while large and small columns are interleaved.
+   max |U^T U - I| and max |V^T V - I| of the full call ("-" for a values-only method). The graded
+   matrix is Q [diag(sigma) G; 0] P: G four layers of Givens rotations of neighbouring columns, Q
+   eight Householder reflections of Gaussian vectors, P a random order of the columns, so every
+   sigma_j is fixed to ~1e-15 of itself by the entries while large and small columns are
+   interleaved. With LAPACK the last two columns give each time over dgesdd's in the same run.
    LAPACK's threads are its own (OPENBLAS_NUM_THREADS for OpenBLAS); ours follow --threads. On a
    machine shared with other work, run with OMP_WAIT_POLICY=PASSIVE: spinning OpenMP threads lose
    their core to others. */
@@ -30,11 +32,13 @@
 #endif
 
 #define BSVD_MAX_SHAPES 16
-#define BSVD_METHODS 5
+#define BSVD_METHODS 6
+#define BSVD_VALUES 1 /* ss_svd_values: no full call */
+#define BSVD_GESDD 3  /* the reference of the ratio columns */
 
-static const char *const bsvd_names[BSVD_METHODS] = {"ss_svd (one-sided Jacobi)", "LAPACK dgesvd",
-                                                     "LAPACK dgesdd", "LAPACK dgesvj",
-                                                     "LAPACK dgejsv"};
+static const char *const bsvd_names[BSVD_METHODS] = {
+    "ss_svd (one-sided Jacobi)", "ss_svd_values (bidiagonal + dqds)", "LAPACK dgesvd",
+    "LAPACK dgesdd", "LAPACK dgesvj", "LAPACK dgejsv"};
 
 typedef struct bsvd_result {
     double t_values, t_full; /* median seconds */
@@ -94,11 +98,13 @@ static int bsvd_graded(double *A, int m, int n, const double *sigma, ss_rng *rng
 }
 
 /* One SVD of A (m,n) by method; s (k); U (m,k) and V (n,k), row stride k, when U is not NULL
-   (LAPACK's V^T is transposed into V). work: ss_svd_work_size(m, n, 1, 1) doubles, at least
-   m*n + n*n + 8n; copy: m*n doubles (LAPACK overwrites its input). Returns 0 on success. */
+   (LAPACK's V^T is transposed into V; ss_svd_values has no U and V: it fails then). work: the
+   largest of ss_svd_work_size(m, n, 1, 1), ss_svd_values_work_size(m, n) and m*n + n*n + 8n
+   doubles; copy: m*n doubles (LAPACK overwrites its input). Returns 0 on success. */
 static int bsvd_call(int method, const double *A, int m, int n, double *s, double *U, double *V,
                      double *work, double *copy) {
     if (method == 0) return ss_svd(A, m, n, n, s, U, V, work, NULL) != SS_OK;
+    if (method == BSVD_VALUES) return U != NULL || ss_svd_values(A, m, n, n, s, work) != SS_OK;
 #ifdef SS_BENCH_LAPACK
     {
         const int k = m < n ? m : n, full = U != NULL;
@@ -107,21 +113,21 @@ static int bsvd_call(int method, const double *A, int m, int n, double *s, doubl
         int i, j;
         memcpy(copy, A, (size_t)m * n * sizeof(double));
         switch (method) {
-        case 1:
+        case 2:
             info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, full ? 'S' : 'N', full ? 'S' : 'N', m, n, copy,
                                   n, s, U, k, vt, n, stat);
             break;
-        case 2:
+        case 3:
             info =
                 LAPACKE_dgesdd(LAPACK_ROW_MAJOR, full ? 'S' : 'N', m, n, copy, n, s, U, k, vt, n);
             break;
-        case 3: /* U comes back in copy, V (n,n) */
+        case 4: /* U comes back in copy, V (n,n) */
             info = LAPACKE_dgesvj(LAPACK_ROW_MAJOR, 'G', full ? 'U' : 'N', full ? 'V' : 'N', m, n,
                                   copy, n, s, 0, full ? V : vt, n, stat);
             for (j = 0; j < n; j++) s[j] *= stat[0];
             if (full) memcpy(U, copy, (size_t)m * n * sizeof(double));
             break;
-        default: /* 4: dgejsv, high relative accuracy for column-scaled matrices ('C') */
+        default: /* 5: dgejsv, high relative accuracy for column-scaled matrices ('C') */
             info = LAPACKE_dgejsv(LAPACK_ROW_MAJOR, 'C', full ? 'U' : 'N', full ? 'V' : 'N', 'R',
                                   'N', 'N', m, n, copy, n, s, full ? U : vt, n, full ? V : vt, n,
                                   stat, istat);
@@ -129,7 +135,7 @@ static int bsvd_call(int method, const double *A, int m, int n, double *s, doubl
             break;
         }
         if (info != 0) return 1;
-        if (full && method <= 2)
+        if (full && method <= 3)
             for (i = 0; i < k; i++)
                 for (j = 0; j < n; j++) V[(size_t)j * k + i] = vt[(size_t)i * n + j];
         return 0;
@@ -231,8 +237,9 @@ static int bsvd_parse_shapes(const char *text, int shapes[][2], int *count) {
 /* Every method wanted on one shape. */
 static void bsvd_shape(int m, int n, int reps, const int *wanted, bsvd_result res[BSVD_METHODS]) {
     const int k = m < n ? m : n, M = m > n ? m : n;
-    const size_t mn = (size_t)m * n, ours = ss_svd_work_size(m, n, 1, 1);
-    const size_t lapack = mn + (size_t)n * n + 8 * (size_t)n;
+    const size_t mn = (size_t)m * n, jac = ss_svd_work_size(m, n, 1, 1);
+    const size_t vals = ss_svd_values_work_size(m, n), lapack = mn + (size_t)n * n + 8 * (size_t)n;
+    const size_t ours = jac > vals ? jac : vals;
     double *A = (double *)malloc(mn * sizeof(double)), *G = (double *)malloc(mn * sizeof(double));
     double *copy = (double *)malloc(mn * sizeof(double));
     double *work = (double *)malloc((ours > lapack ? ours : lapack) * sizeof(double));
@@ -258,13 +265,15 @@ static void bsvd_shape(int m, int n, int reps, const int *wanted, bsvd_result re
     for (method = 0; method < BSVD_METHODS; method++) {
         bsvd_result *r = &res[method];
         int failed = 0;
-        if (!wanted[method] || (method >= 3 && m < n)) continue;
+        if (!wanted[method] || (method >= 4 && m < n)) continue;
         r->ran = 1;
         r->t_values = bsvd_time(method, A, m, n, s, NULL, NULL, work, copy, reps, &failed);
-        r->t_full = bsvd_time(method, A, m, n, s, U, V, work, copy, reps, &failed);
-        r->recon = bsvd_recon(A, m, n, s, U, V);
-        r->orth_u = bsvd_orth(U, m, k);
-        r->orth_v = bsvd_orth(V, n, k);
+        if (method != BSVD_VALUES) {
+            r->t_full = bsvd_time(method, A, m, n, s, U, V, work, copy, reps, &failed);
+            r->recon = bsvd_recon(A, m, n, s, U, V);
+            r->orth_u = bsvd_orth(U, m, k);
+            r->orth_v = bsvd_orth(V, n, k);
+        }
         if (bsvd_call(method, G, m, n, s, NULL, NULL, work, copy)) failed = 1;
         for (j = 1; j < k; j++) { /* descending, whatever the routine's order (insertion) */
             double x = s[j];
@@ -286,14 +295,15 @@ int bench_svd(int argc, char **argv) {
     tool_opt opts[] = {
         {"--sizes", 1, "shapes N or MxN, comma-separated (default 512,1024,2048,7168x512)", NULL},
         {"--reps", 1, "timed calls per figure, median reported (default 3)", NULL},
-        {"--threads", 1, "OpenMP threads of ss_svd (default: all processors)", NULL},
+        {"--threads", 1, "OpenMP threads of ss_svd and ss_svd_values (default: all processors)",
+         NULL},
         {"--quick", 0, "shapes 128,256,1024x128: a smoke test, not a measurement", NULL},
         {"--jacobi", 0, "also LAPACK's dgesvj and dgejsv (with -DSS_BENCH_LAPACK)", NULL},
         {"--help", 0, "this text", NULL},
     };
     const int n_opts = (int)(sizeof opts / sizeof opts[0]);
     int shapes[BSVD_MAX_SHAPES][2], n_shapes = 0, reps, threads = 1, n_pos, sh, method;
-    int wanted[BSVD_METHODS] = {1, 0, 0, 0, 0}, have_lapack = 0;
+    int wanted[BSVD_METHODS] = {1, 1, 0, 0, 0, 0}, have_lapack = 0;
     const char *pos[1], *sizes;
 #ifdef SS_BENCH_LAPACK
     have_lapack = 1;
@@ -324,8 +334,8 @@ int bench_svd(int argc, char **argv) {
                 sizes, BSVD_MAX_SHAPES);
         return 2;
     }
-    wanted[1] = wanted[2] = have_lapack;
-    wanted[3] = wanted[4] = have_lapack && opts[4].value;
+    wanted[2] = wanted[3] = have_lapack;
+    wanted[4] = wanted[5] = have_lapack && opts[4].value;
     printf("# ss bench svd: %s, %d thread%s\n", ss_build_info(), threads, threads > 1 ? "s" : "");
     if (have_lapack)
         printf("# LAPACK through LAPACKE; its threads: OPENBLAS_NUM_THREADS=%s\n",
@@ -337,7 +347,7 @@ int bench_svd(int argc, char **argv) {
            reps);
     printf("| m x n | method | values s | full s | sigma rel. error (graded) | ||A-USV^T||/||A|| "
            "| max|U^TU-I| | max|V^TV-I| |%s\n",
-           have_lapack ? " values time / ours | full time / ours |" : "");
+           have_lapack ? " values time / dgesdd | full time / dgesdd |" : "");
     printf("|---|---|---:|---:|---:|---:|---:|---:|%s\n", have_lapack ? "---:|---:|" : "");
     fflush(stdout);
     for (sh = 0; sh < n_shapes; sh++) {
@@ -351,11 +361,23 @@ int bench_svd(int argc, char **argv) {
                 printf("| %dx%d | %s | failed |\n", m, n, bsvd_names[method]);
                 continue;
             }
-            printf("| %dx%d | %s | %.3f | %.3f | %.1e | %.1e | %.1e | %.1e |", m, n,
-                   bsvd_names[method], r->t_values, r->t_full, r->sigma_err, r->recon, r->orth_u,
-                   r->orth_v);
-            if (have_lapack)
-                printf(" %.2f | %.2f |", r->t_values / res[0].t_values, r->t_full / res[0].t_full);
+            if (method == BSVD_VALUES) {
+                printf("| %dx%d | %s | %.3f | - | %.1e | - | - | - |", m, n, bsvd_names[method],
+                       r->t_values, r->sigma_err);
+            } else {
+                printf("| %dx%d | %s | %.3f | %.3f | %.1e | %.1e | %.1e | %.1e |", m, n,
+                       bsvd_names[method], r->t_values, r->t_full, r->sigma_err, r->recon,
+                       r->orth_u, r->orth_v);
+            }
+            if (have_lapack) {
+                const bsvd_result *ref = &res[BSVD_GESDD];
+                if (!ref->ok)
+                    printf(" - | - |");
+                else if (method == BSVD_VALUES)
+                    printf(" %.2f | - |", r->t_values / ref->t_values);
+                else
+                    printf(" %.2f | %.2f |", r->t_values / ref->t_values, r->t_full / ref->t_full);
+            }
             printf("\n");
         }
         fflush(stdout);

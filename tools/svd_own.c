@@ -153,9 +153,9 @@ void svd_matmul(const double *A, const double *B, double *C, int m, int k, int n
         }
 }
 
-/* s (min(m,n), descending) = the singular values of A (m,n). */
+/* s (min(m,n), descending) = the singular values of A (m,n), by ss_svd_values (values only). */
 static int own_values(const double *A, int m, int n, double *s) {
-    ss_result r = ss_svd_alloc(A, m, n, n, s, NULL, NULL, NULL);
+    ss_result r = ss_svd_values_alloc(A, m, n, n, s);
     if (r != SS_OK)
         return own_fail("SVD of a %dx%d matrix: %s (%s)", m, n, ss_result_string(r),
                         ss_last_error_detail());
