@@ -26,9 +26,10 @@ step() { # step NAME COMMAND...: run in the background, log to $OUT/NAME.log, re
     local name=$1 key=${1//\//_}
     shift
     names+=("$name")
-    (if "$@" >"$OUT/$key.log" 2>&1; then r=PASS; else r=FAIL; fi
+    (t0=$(date +%s)
+     if "$@" >"$OUT/$key.log" 2>&1; then r=PASS; else r=FAIL; fi
      echo "$r" >"$OUT/status/$key"
-     printf '%s %s\n' "$r" "$name") & # a line as each step ends: progress while the matrix runs
+     printf '%s %s (%ds)\n' "$r" "$name" $(($(date +%s) - t0))) & # progress while the matrix runs
     while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
 }
 barrier() { wait; } # the steps after this one use what the steps before it built
@@ -131,6 +132,7 @@ step "tool/unknown-command" sh -c "$OUT/ss frobnicate 2>&1 | grep -q 'unknown co
 step "tool/bench-gemm-quick" sh -c "$OUT/ss bench gemm --quick --threads 2"
 step "tool/bench-step-tiny" sh -c "$OUT/ss bench step --config configs/tiny.json --batch 4 --seq 32 --reps 1"
 step "tool/bench-train-tiny" sh -c "$OUT/ss bench train --config configs/tiny.json --batch 4 --seq 32 --reps 1 | grep -q '^| configs/tiny.json | 146400 | '"
+step "tool/bench-attention-quick" sh -c "rm -rf $OUT/attn && $OUT/ss bench attention --quick --threads 2 --out $OUT/attn | grep -q '^## Where MLA-o beats MLA' && test -s $OUT/attn/attention.svg && test \$(grep -c '^| .* | MLA-o | ' $OUT/attn/attention.md) -eq 4 && grep -q '^64,4,16,32,4,128,1,16,8,16,MLA-o,[^,]*,[^,]*,[^,]*,[^,]*,1.9456e-05,5.8368e-05,' $OUT/attn/attention.csv"
 step "tool/tokenize" sh -c "printf 'Hello, world!\\n' > $OUT/hello.txt && $OUT/ss vocab train --size 200 --out $OUT/v.txt $OUT/hello.txt && $OUT/ss tokenize --vocab $OUT/v.txt $OUT/hello.txt > $OUT/hello.ids && grep -qE '^[0-9]+( [0-9]+)+\$' $OUT/hello.ids && ! grep -qw 1 $OUT/hello.ids"
 
 # The Unicode tables in subspace.h are what tools/gen_unicode.c makes of Debian's unicode-data.

@@ -267,10 +267,12 @@ int cmd_bench(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[2], "tokenize") == 0) return tokenize_bench(argc, argv);
     if (argc >= 3 && strcmp(argv[2], "train") == 0) return bench_train(argc, argv);
     if (argc >= 3 && strcmp(argv[2], "svd") == 0) return bench_svd(argc, argv);
+    if (argc >= 3 && strcmp(argv[2], "attention") == 0) return bench_attention(argc, argv);
     fprintf(stderr, "usage: ss bench gemm [--threads N] [--reps N] [--quick]\n"
                     "       ss bench step [--config C] [--batch B] [--seq T] [--reps N] [--threads N]\n"
                     "       ss bench tokenize --vocab vocab.txt [--input FILE]\n"
                     "       ss bench train [--config C]... [--batch B] [--seq T] [--reps N] [--threads N]\n"
-                    "       ss bench svd [--sizes ...] [--reps N] [--threads N] [--quick]\n");
+                    "       ss bench svd [--sizes ...] [--reps N] [--threads N] [--quick]\n"
+                    "       ss bench attention [--hidden ...] [--seq ...] [--latent-scale ...] [--quick]\n");
     return argc >= 3 && strcmp(argv[2], "--help") == 0 ? 0 : 2;
 }

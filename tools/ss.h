@@ -75,5 +75,6 @@ int cmd_svd(int argc, char **argv);
 int tokenize_bench(int argc, char **argv);
 int bench_train(int argc, char **argv);
 int bench_svd(int argc, char **argv);
+int bench_attention(int argc, char **argv);
 
 #endif
