@@ -1,7 +1,9 @@
 /* tools/cmd_train.c - `ss pretrain` and `ss finetune`: the seed's train.py and
    fine_tune_glue.py (SPEC 2), driven by a config's pre_train / fine_tune blocks with --set
    overrides. The loop itself is tools/train.c; this file reads configs, data and checkpoints,
-   and writes full_config.json. compare.c runs both through pretrain_exec / finetune_exec. */
+   and writes full_config.json. compare.c runs both through pretrain_exec / finetune_exec.
+   Built with MPI=1 and run under mpirun, the two commands start MPI (tools/ddp.h): every process
+   reads the config and the data, rank 0 alone prints and writes files. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include "train.h"
 #include "config.h"
 #include "cmd_train.h"
+#include "ddp.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -20,6 +23,30 @@ void train_set_threads(int threads) {
     if (threads > 0) omp_set_num_threads(threads);
 #endif
     (void)threads;
+}
+
+/* Whether a data set read from the token cache holds what this run can use: ids within the
+   vocabulary, sequences of at most max_len ids, labels that are class numbers (or, for
+   regression, finite). The cache's checksum catches damage, not a file written by hand; one
+   that fails here is freed, reported and made again from the text. */
+static int cached_data_fits(ss_dataset *ds, const char *cache, const ss_tokenizer *tok,
+                            int max_len, int num_labels, int tsv) {
+    int64_t i;
+    const char *why = NULL;
+    for (i = 0; !why && i < ds->offsets[ds->count]; i++)
+        if (ds->tokens[i] < 0 || ds->tokens[i] >= tok->vocab_size)
+            why = "a token id outside the vocabulary";
+    for (i = 0; !why && i < ds->count; i++)
+        if (ds->offsets[i + 1] - ds->offsets[i] > max_len) why = "a sequence longer than max_len";
+    if (!why && tsv != (ds->labels != NULL)) why = tsv ? "no labels" : "labels on plain text";
+    for (i = 0; !why && tsv && num_labels > 1 && i < ds->count; i++)
+        if (!(ds->labels[i] >= 0 && ds->labels[i] < (float)num_labels &&
+              ds->labels[i] == (float)(int)ds->labels[i]))
+            why = "a label that is not a class number";
+    if (!why) return 1;
+    fprintf(stderr, "ss: warning: %s holds %s; tokenizing again\n", cache, why);
+    ss_dataset_free(ds);
+    return 0;
 }
 
 /* Read a token data set, through the cache in cache_dir when given. The cache key covers the
@@ -43,7 +70,8 @@ int train_load_data(ss_dataset *ds, const char *path, const ss_tokenizer *tok, i
         key = ss_hash64(opts, sizeof opts, key);
         snprintf(cache, sizeof cache, "%s/%s.%016llx.tokens", cache_dir, base ? base + 1 : path,
                  (unsigned long long)key);
-        if (ss_dataset_load(ds, cache, key) == SS_OK) {
+        if (ss_dataset_load(ds, cache, key) == SS_OK &&
+            cached_data_fits(ds, cache, tok, max_len, num_labels, tsv)) {
             ss_free(text);
             if (!quiet) printf("%s: %lld sequences from the token cache %s\n", path, (long long)ds->count, cache);
             return 0;
@@ -59,7 +87,10 @@ int train_load_data(ss_dataset *ds, const char *path, const ss_tokenizer *tok, i
     if (!quiet)
         printf("%s: %lld sequences, %lld tokens, longest %d\n", path, (long long)ds->count,
                (long long)ds->offsets[ds->count], ds->max_len);
-    if (cache_dir && (train_mkdir(cache_dir) != 0 || ss_dataset_save(ds, cache, key) != SS_OK))
+    /* several processes read the same files: rank 0 alone writes the cache (the others read it
+       once it is complete: it is renamed into place) */
+    if (cache_dir && tool_mpi_rank() == 0 &&
+        (train_mkdir(cache_dir) != 0 || ss_dataset_save(ds, cache, key) != SS_OK))
         fprintf(stderr, "ss: warning: token cache not written: %s\n", ss_last_error_detail());
     return 0;
 }
@@ -274,7 +305,7 @@ int pretrain_exec(const pretrain_args *a, train_result *res, size_t *params, ss_
     ss_dataset train, valid;
     ss_model model;
     train_job job;
-    int status = 1, max_B;
+    int status = 1, max_B, lead = tool_mpi_rank() == 0, quiet = a->quiet || !lead;
     memset(&doc, 0, sizeof doc), memset(&tok, 0, sizeof tok), memset(&model, 0, sizeof model);
     memset(&train, 0, sizeof train), memset(&valid, 0, sizeof valid);
     train_set_threads(a->threads);
@@ -297,6 +328,7 @@ int pretrain_exec(const pretrain_args *a, train_result *res, size_t *params, ss_
         }
     }
     if (o.task == TASK_CLM) cfg.causal = 1, o.pack = 1; /* a decoder on packed sequences */
+    if (train_check_split(&o, "pretrain") != 0) goto done;
     if (a->out_dir) {
         out_dir = strdup(a->out_dir);
     } else {
@@ -318,32 +350,40 @@ int pretrain_exec(const pretrain_args *a, train_result *res, size_t *params, ss_
         goto done;
     }
     if (load_vocab(&tok, a->vocab_path, &cfg) != 0) goto done;
-    if (train_load_data(&train, a->train_path, &tok, o.max_len, o.pack, 0, 0, a->cache_dir, a->quiet) != 0 ||
+    if (train_load_data(&train, a->train_path, &tok, o.max_len, o.pack, 0, 0, a->cache_dir,
+                        quiet) != 0 ||
         (a->valid_path && train_load_data(&valid, a->valid_path, &tok, o.max_len, o.pack, 0, 0,
-                                          a->cache_dir, a->quiet) != 0))
+                                          a->cache_dir, quiet) != 0))
         goto done;
     max_B = o.batch_size / o.grad_accum;
-    if (a->valid_path && o.eval_batch_size > max_B) max_B = o.eval_batch_size;
+    if (a->valid_path && lead && o.eval_batch_size > max_B) /* rank 0 alone evaluates */
+        max_B = o.eval_batch_size;
     if (ss_model_init(&model, &cfg, o.task == TASK_CLM ? SS_HEAD_CAUSAL_LM : SS_HEAD_MLM, max_B,
                       o.max_len, o.seed) != SS_OK) {
         fprintf(stderr, "ss pretrain: %s\n", ss_last_error_detail());
         goto done;
     }
-    if (train_mkdir(out_dir) != 0) goto done;
+    if (lead && train_mkdir(out_dir) != 0) goto done;
     snprintf(path, sizeof path, "%s/config.json", out_dir);
-    if (!a->resume || access(path, F_OK) != 0) { /* the run's inputs beside its outputs */
-        if (ss_file_write_atomic(path, text, strlen(text)) != SS_OK ||
-            (snprintf(path, sizeof path, "%s/vocab.txt", out_dir), ss_tokenizer_save(&tok, path)) != SS_OK) {
+    /* the run's inputs beside its outputs; config.json last, so that a run killed between the two
+       writes both again on --resume */
+    if (lead && (!a->resume || access(path, F_OK) != 0)) {
+        if ((snprintf(path, sizeof path, "%s/vocab.txt", out_dir), ss_tokenizer_save(&tok, path)) != SS_OK ||
+            (snprintf(path, sizeof path, "%s/config.json", out_dir),
+             ss_file_write_atomic(path, text, strlen(text))) != SS_OK) {
             fprintf(stderr, "ss pretrain: %s\n", ss_last_error_detail());
             goto done;
         }
     }
-    if (!a->quiet) {
+    if (!quiet) {
         char n[32];
         human_count(ss_model_param_count(&model), n, sizeof n);
         printf("pretrain: %s parameters, %s, %lld updates of %d sequences (max %d tokens), lr %g, "
                "into %s\n", n, o.task == TASK_CLM ? "causal LM" : "masked LM", (long long)o.steps,
                o.batch_size, o.max_len, o.lr, out_dir);
+        if (tool_mpi_size() > 1)
+            printf("pretrain: %d processes, %d sequences each per update\n", tool_mpi_size(),
+                   o.batch_size / tool_mpi_size());
     }
     memset(&job, 0, sizeof job);
     job.cmd = "pretrain";
@@ -356,12 +396,12 @@ int pretrain_exec(const pretrain_args *a, train_result *res, size_t *params, ss_
     job.resume = a->resume;
     job.stop_after = a->stop_after;
     job.nan_at_step = a->nan_at;
-    job.quiet = a->quiet;
+    job.quiet = quiet;
     job.config_text = text;
     status = train_run(&job, res);
     if (params) *params = ss_model_param_count(&model);
     if (cfg_out) *cfg_out = cfg;
-    if (status == 0 && res->steps == o.steps) {
+    if (status == 0 && res->steps == o.steps && lead) {
         char best[64], name[512], n[32], acc[64], loss[64];
         const char *shorthand = "";
         const char *extra[8];
@@ -378,7 +418,7 @@ int pretrain_exec(const pretrain_args *a, train_result *res, size_t *params, ss_
         if (strchr(shorthand, '"') || strchr(shorthand, '\\')) extra[3] = "\"run\"";
         if (write_full_config(out_dir, text, "pre_train", extra, 4, ss_model_param_count(&model)) != 0)
             status = 1;
-        else if (!a->quiet) {
+        else if (!quiet) {
             if (o.task == TASK_CLM)
                 printf("pretrain: done: validation loss %.4f, perplexity %.2f; %s/full_config.json\n",
                        res->eval_loss, exp(res->eval_loss), out_dir);
@@ -411,7 +451,7 @@ int finetune_exec(const finetune_args *a, train_result *res) {
     ss_model model;
     train_job job;
     int64_t n_train, per_epoch;
-    int status = 1;
+    int status = 1, lead = tool_mpi_rank() == 0, quiet = a->quiet || !lead;
     memset(&doc, 0, sizeof doc), memset(&tok, 0, sizeof tok), memset(&model, 0, sizeof model);
     memset(&all, 0, sizeof all), memset(&train, 0, sizeof train);
     memset(&monitor, 0, sizeof monitor), memset(&test, 0, sizeof test);
@@ -430,6 +470,7 @@ int finetune_exec(const finetune_args *a, train_result *res) {
     }
     if (load_run_config(config_path, a->sets, a->n_sets, TASK_CLS, &text, &cfg, &o, &doc) != 0)
         return 1;
+    if (train_check_split(&o, "finetune") != 0) goto done;
     {
         const ss_json *ft = ss_json_get(ss_json_root(&doc), "fine_tune");
         const ss_json *pre = ss_json_get(ss_json_root(&doc), "pre_train");
@@ -460,8 +501,10 @@ int finetune_exec(const finetune_args *a, train_result *res) {
     }
     cfg.causal = 0;
     if (load_vocab(&tok, vocab, &cfg) != 0) goto done;
-    if (train_load_data(&all, a->train_path, &tok, o.max_len, 0, cfg.num_labels, 1, a->cache_dir, a->quiet) != 0 ||
-        train_load_data(&test, a->dev_path, &tok, o.max_len, 0, cfg.num_labels, 1, a->cache_dir, a->quiet) != 0)
+    if (train_load_data(&all, a->train_path, &tok, o.max_len, 0, cfg.num_labels, 1, a->cache_dir,
+                        quiet) != 0 ||
+        train_load_data(&test, a->dev_path, &tok, o.max_len, 0, cfg.num_labels, 1, a->cache_dir,
+                        quiet) != 0)
         goto done;
     /* the seed's split: first 90% to train, last 10% to watch; the dev file is the test */
     n_train = all.count - all.count / 10;
@@ -488,12 +531,15 @@ int finetune_exec(const finetune_args *a, train_result *res) {
             goto done;
         }
     }
-    if (train_mkdir(out_dir) != 0) goto done;
-    if (!a->quiet)
+    if (lead && train_mkdir(out_dir) != 0) goto done;
+    if (!quiet)
         printf("finetune: %s from %s: %lld training rows, %lld to watch, %lld to test; %lld updates "
                "(%g epochs of %lld) into %s\n", task_name, a->from_scratch ? "scratch" : path,
                (long long)train.count, (long long)monitor.count, (long long)test.count,
                (long long)o.steps, o.epochs, (long long)per_epoch, out_dir);
+    if (!quiet && tool_mpi_size() > 1)
+        printf("finetune: %d processes, %d sequences each per update\n", tool_mpi_size(),
+               o.batch_size / tool_mpi_size());
     memset(&job, 0, sizeof job);
     job.cmd = "finetune";
     job.out_dir = out_dir;
@@ -506,10 +552,10 @@ int finetune_exec(const finetune_args *a, train_result *res) {
     job.resume = a->resume;
     job.stop_after = a->stop_after;
     job.nan_at_step = a->nan_at;
-    job.quiet = a->quiet;
+    job.quiet = quiet;
     job.config_text = text;
     status = train_run(&job, res);
-    if (status == 0 && res->steps == o.steps) {
+    if (status == 0 && res->steps == o.steps && lead) {
         /* the seed tests the final weights (no best-checkpoint reload): save them as the model */
         char acc[64], loss[64];
         const char *extra[4];
@@ -527,7 +573,7 @@ int finetune_exec(const finetune_args *a, train_result *res) {
         extra[2] = "test_loss", extra[3] = loss;
         if (write_full_config(out_dir, text, "fine_tune", extra, 2, ss_model_param_count(&model)) != 0)
             status = 1;
-        if (!a->quiet)
+        if (!quiet)
             printf("finetune: test accuracy %.4f on %s (%lld rows); monitor accuracy %.4f; "
                    "%s/model.safetensors\n", res->test_acc, a->dev_path, (long long)test.count,
                    res->eval_acc, out_dir);
@@ -600,10 +646,13 @@ int cmd_pretrain(int argc, char **argv) {
         !parse_i64(&opts[12], &a.nan_at))
         return 2;
     res = (train_result *)malloc(sizeof *res);
-    if (!res) return 1;
+    if (!res || tool_mpi_init() != 0) {
+        free(res);
+        return 1;
+    }
     status = pretrain_exec(&a, res, NULL, NULL);
     free(res);
-    return status;
+    return tool_mpi_finish(status);
 }
 
 int cmd_finetune(int argc, char **argv) {
@@ -651,8 +700,11 @@ int cmd_finetune(int argc, char **argv) {
         !parse_i64(&opts[13], &a.nan_at))
         return 2;
     res = (train_result *)malloc(sizeof *res);
-    if (!res) return 1;
+    if (!res || tool_mpi_init() != 0) {
+        free(res);
+        return 1;
+    }
     status = finetune_exec(&a, res);
     free(res);
-    return status;
+    return tool_mpi_finish(status);
 }

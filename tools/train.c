@@ -6,6 +6,13 @@
    checkpoint needs only the weights, the AdamW moments and the update count, and a resumed run
    continues with exactly the bits an uninterrupted run would have had.
 
+   Data parallel (tools/ddp.h, `make MPI=1`, mpirun): every process holds the whole model and runs
+   whole micro-batches of each update, so the streams above give every sequence the same mask and
+   dropout on any number of processes; the gradients are summed with one all-reduce of the flat
+   block, and rank 0 alone evaluates, logs and writes out_dir. Decisions that must be the same
+   everywhere (stop on a signal or a non-finite value, a checkpoint that failed) are taken on
+   summed values, so all processes stop at the same update.
+
    out_dir holds:
      checkpoint-<step>/model.safetensors      weights (PyTorch names; loads into the seed's model)
      checkpoint-<step>/optimizer.safetensors  AdamW m and v, metadata: step, best metric and step
@@ -25,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "train.h"
+#include "ddp.h"
 #include "plot.h"
 
 /* ---- options ---------------------------------------------------------------------------- */
@@ -205,6 +213,17 @@ static void remove_dir(const char *path) {
     }
     closedir(d);
     rmdir(path);
+}
+
+/* Take a checkpoint directory out of the run in one step: rename it to <path>.del.tmp, then
+   remove that. Removing it file by file in place could leave, to a kill, a checkpoint-N without
+   its files that still looks complete; remove_partial clears a *.tmp a kill leaves behind. */
+static void discard_dir(const char *path) {
+    char trash[1100];
+    snprintf(trash, sizeof trash, "%s.del.tmp", path);
+    remove_dir(trash);
+    if (rename(path, trash) == 0) remove_dir(trash);
+    else remove_dir(path); /* nothing there (ENOENT), or a rename the file system refuses */
 }
 
 /* The steps of out_dir's complete checkpoints, ascending; returns how many (up to cap). */
@@ -421,6 +440,7 @@ static int truncate_logs(const char *dir, int64_t last, history *h) {
             while (pos < size && text[pos] != '\n') pos++;
             n = pos - start;
             if (pos < size) pos++;
+            else break; /* no newline: a line cut short (a kill, a full disk) */
             if (which == 0) {
                 ss_json_doc doc;
                 memset(&doc, 0, sizeof doc);
@@ -466,7 +486,7 @@ static int truncate_logs(const char *dir, int64_t last, history *h) {
 static void append_line(const char *dir, const char *name, const char *header, const char *line) {
     char path[1024];
     FILE *f;
-    int fresh;
+    int fresh, bad;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     fresh = access(path, F_OK) != 0;
     f = fopen(path, "a");
@@ -476,7 +496,9 @@ static void append_line(const char *dir, const char *name, const char *header, c
     }
     if (fresh && header) fputs(header, f);
     fputs(line, f);
-    fclose(f);
+    bad = ferror(f);
+    if (fclose(f) != 0 || bad) /* a full disk shows here; the resume drops a half line */
+        fprintf(stderr, "ss: cannot append to %s: %s\n", path, strerror(errno));
 }
 
 static const char *CSV_HEADER =
@@ -552,7 +574,7 @@ static int save_checkpoint(const train_job *job, const run_state *rs) {
         remove_dir(tmp);
         return -1;
     }
-    remove_dir(dir); /* a checkpoint of the same step from an earlier, longer run */
+    discard_dir(dir); /* a checkpoint of the same step from an earlier, longer run */
     if (rename(tmp, dir) != 0) {
         fprintf(stderr, "ss %s: cannot rename %s to %s: %s\n", job->cmd, tmp, dir, strerror(errno));
         remove_dir(tmp);
@@ -569,7 +591,7 @@ static void prune_checkpoints(const train_job *job, int64_t best_step) {
     for (i = 0; i < n - job->o.save_total_limit; i++) {
         if (steps[i] == best_step) continue;
         snprintf(dir, sizeof dir, "%s/checkpoint-%lld", job->out_dir, (long long)steps[i]);
-        remove_dir(dir);
+        discard_dir(dir);
     }
 }
 
@@ -599,7 +621,15 @@ static int load_checkpoint(train_job *job, run_state *rs) {
             v = ss_safetensors_metadata(&st, "loss_window");
             rs->loss_window = v ? strtod(v, NULL) : 0.0;
             v = ss_safetensors_metadata(&st, "loss_window_count");
-            rs->n_window = v ? atoi(v) : 0;
+            rs->n_window = v ? (int)strtol(v, NULL, 10) : 0; /* atoi: undefined out of range */
+            /* the state goes on into the run: a value no run can have written is refused */
+            if (r == SS_OK && (rs->best_step < 0 || rs->best_step > step || rs->n_window < 0 ||
+                               rs->n_window > step || !isfinite(rs->loss_window) ||
+                               isnan(rs->best))) {
+                r = SS_ERR_FORMAT;
+                fprintf(stderr, "ss %s: %s: metadata best_step, best_metric, loss_window or "
+                        "loss_window_count out of range\n", job->cmd, path);
+            }
         }
         ss_safetensors_close(&st);
     }
@@ -637,11 +667,91 @@ static void progress_line(const train_job *job, int64_t step, int64_t total, dou
     fflush(stderr);
 }
 
+int train_check_split(const train_opts *o, const char *cmd) {
+    const int procs = tool_mpi_size();
+    const char *block = o->task == TASK_CLS ? "fine_tune" : "pre_train";
+    const char *batch = o->task == TASK_CLS ? "batch_size" : "train_batch_size";
+    int fix;
+    if (o->grad_accum % procs == 0) return 0;
+    if (tool_mpi_rank() != 0) return -1;
+    for (fix = o->grad_accum + 1; fix <= o->batch_size; fix++) /* the next that works */
+        if (fix % procs == 0 && o->batch_size % fix == 0) break;
+    fprintf(stderr, "ss %s: %s.gradient_accumulation_steps %d is not a multiple of the %d "
+            "processes: each process takes whole micro-batches of an update (so that no "
+            "sequence's mask or dropout depends on the number of processes); ", cmd, block,
+            o->grad_accum, procs);
+    if (fix <= o->batch_size)
+        fprintf(stderr, "set it with --set %s.gradient_accumulation_steps=%d\n", block, fix);
+    else
+        fprintf(stderr, "%s.%s %d cannot be split so: make it a multiple of %d\n", block, batch,
+                o->batch_size, procs);
+    return -1;
+}
+
+/* Rank 0 alone touches out_dir: make it, clear a killed run's leftovers, refuse a directory
+   that holds checkpoints unless resuming, and start a fresh run's logs. 0 or -1 (printed). */
+static int prepare_out_dir(const train_job *job) {
+    int64_t ckpts[1];
+    if (train_mkdir(job->out_dir) != 0) return -1;
+    remove_partial(job->out_dir);
+    if (!job->resume && list_checkpoints(job->out_dir, ckpts, 1) > 0) {
+        fprintf(stderr, "ss %s: %s already holds checkpoints: pass --resume to continue that run, "
+                "or choose another --out\n", job->cmd, job->out_dir);
+        return -1;
+    }
+    if (!job->resume) { /* a fresh run starts fresh logs */
+        char p[1024];
+        snprintf(p, sizeof p, "%s/metrics.jsonl", job->out_dir), remove(p);
+        snprintf(p, sizeof p, "%s/metrics.csv", job->out_dir), remove(p);
+    }
+    return 0;
+}
+
+/* Several processes: copy rank 0's weights and AdamW moments to the others. */
+static void share_state(ss_model *model) {
+    const size_t bytes = model->params.numel * sizeof(float);
+    tool_mpi_bcast(model->params.param, bytes);
+    tool_mpi_bcast(model->params.m, bytes);
+    tool_mpi_bcast(model->params.v, bytes);
+}
+
+/* After rank 0 wrote a checkpoint (written: whether it could; the others pass 1): 1 when it was
+   written, so that every process goes on or stops together. Every process should still hold
+   rank 0's weights bit for bit, as each applies the same AdamW step to the same all-reduced
+   gradient; an MPI library whose all-reduce handed the processes differently rounded sums would
+   let them drift apart unseen, so a hash of the weights is compared here, and rank 0's state
+   copied to the others (with a warning) when they differ. */
+static int checkpoint_agreed(const train_job *job, int written) {
+    ss_model *model = job->model;
+    uint64_t h, h0;
+    double v[2];
+    if (tool_mpi_size() == 1) return written;
+    h = h0 = ss_hash64(model->params.param, model->params.numel * sizeof(float), SS_HASH64_INIT);
+    tool_mpi_bcast(&h0, sizeof h0);
+    v[0] = !written, v[1] = h != h0;
+    tool_mpi_sum_doubles(v, 2);
+    if (v[1] > 0) {
+        if (tool_mpi_rank() == 0)
+            fprintf(stderr, "ss %s: warning: the weights of %.0f process(es) differ from rank "
+                    "0's (the MPI all-reduce did not give every process the same sum); copying "
+                    "rank 0's\n", job->cmd, v[1]);
+        share_state(model);
+    }
+    return v[0] == 0;
+}
+
 int train_run(train_job *job, train_result *res) {
     const train_opts *o = &job->o;
     ss_model *model = job->model;
     const int64_t n_train = job->train->count;
     const int micro = o->batch_size / o->grad_accum;
+    /* Data parallel: process r runs micro-batches [k0, k1) of every update. The masks and the
+       dropout are drawn per micro-batch (streams keyed by update and micro-batch), so handing
+       out whole micro-batches keeps every sequence's randomness what it is in one process, and
+       N processes compute the update one process computes, up to the order of float sums. */
+    const int rank = tool_mpi_rank(), procs = tool_mpi_size(), lead = rank == 0;
+    const int k0 = rank * (o->grad_accum / procs), k1 = k0 + o->grad_accum / procs;
+    const int quiet = job->quiet || !lead;
     ss_lr_schedule sched;
     ss_adamw adamw;
     ss_sampler sampler;
@@ -650,9 +760,9 @@ int train_run(train_job *job, train_result *res) {
     run_state rs;
     int64_t *rows = NULL, steps_here = 0, tokens_window = 0, samples_window = 0, ckpts[4096];
     double t_start, t_window, gnorm = 0, tokens_all = 0;
-    int i, status = 1, tty = isatty(fileno(stderr)) && !job->quiet;
+    int i, status = 1, ok = 1, tty = isatty(fileno(stderr)) && !quiet;
     history h;
-    struct sigaction sa, old_int, old_term;
+    struct sigaction sa, old_int, old_term, old_usr1;
     char title[256];
 
     memset(res, 0, sizeof *res);
@@ -660,19 +770,17 @@ int train_run(train_job *job, train_result *res) {
     memset(&rs, 0, sizeof rs);
     memset(&sampler, 0, sizeof sampler);
     rs.best = -HUGE_VAL;
-    if (train_mkdir(job->out_dir) != 0) return 1;
-    remove_partial(job->out_dir);
-    if (!job->resume && list_checkpoints(job->out_dir, ckpts, 1) > 0) {
-        fprintf(stderr, "ss %s: %s already holds checkpoints: pass --resume to continue that run, "
-                "or choose another --out\n", job->cmd, job->out_dir);
-        return 1;
-    }
-    if (!job->resume) { /* a fresh run starts fresh logs */
-        char p[1024];
-        snprintf(p, sizeof p, "%s/metrics.jsonl", job->out_dir), remove(p);
-        snprintf(p, sizeof p, "%s/metrics.csv", job->out_dir), remove(p);
-    }
+    if (train_check_split(o, job->cmd) != 0) return 1; /* the same on every process */
 
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    train_stop_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGUSR1, &sa, &old_usr1); /* what mpirun forwards to every process as it is */
+
+    if (lead) ok = prepare_out_dir(job) == 0;
     sched.kind = o->schedule;
     sched.peak = o->lr;
     sched.total_steps = o->steps;
@@ -683,41 +791,56 @@ int train_run(train_job *job, train_result *res) {
     ss_rng_seed(&drop_base, o->seed ^ 0x64726f70ull); /* "drop" */
     rows = (int64_t *)malloc((size_t)o->batch_size * sizeof(int64_t));
     mb = (batch_buf *)calloc((size_t)o->grad_accum, sizeof(batch_buf));
-    if (ss_sampler_init(&sampler, n_train, o->seed, 1) != SS_OK || !rows || !mb) goto oom;
-    for (i = 0; i < o->grad_accum; i++)
-        if (!batch_alloc(&mb[i], micro, job->train->max_len)) goto oom;
+    if (ss_sampler_init(&sampler, n_train, o->seed, 1) != SS_OK || !rows || !mb) {
+        fprintf(stderr, "ss %s: out of memory for the batch buffers\n", job->cmd);
+        ok = 0;
+    }
+    for (i = 0; ok && i < o->grad_accum; i++)
+        if (!batch_alloc(&mb[i], micro, job->train->max_len)) {
+            fprintf(stderr, "ss %s: out of memory for the batch buffers\n", job->cmd);
+            ok = 0;
+        }
 
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    train_stop_signal = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-
-    if (job->resume) {
+    if (ok && lead && job->resume) {
         int n = list_checkpoints(job->out_dir, ckpts, 4096);
-        if (n == 0 && !job->quiet) {
-            fprintf(stderr, "ss %s: --resume: no checkpoint in %s yet; starting from the beginning\n",
-                    job->cmd, job->out_dir);
-        } else if (n > 0) {
+        if (n == 0) { /* killed before its first checkpoint: what it logged goes too */
+            if (!quiet)
+                fprintf(stderr, "ss %s: --resume: no checkpoint in %s yet; starting from the "
+                        "beginning\n", job->cmd, job->out_dir);
+            ok = truncate_logs(job->out_dir, 0, &h) == 0;
+        } else {
             rs.step = ckpts[n - 1];
-            if (load_checkpoint(job, &rs) != 0) goto done;
-            if (truncate_logs(job->out_dir, rs.step, &h) != 0) goto done;
-            if (!job->quiet)
+            ok = load_checkpoint(job, &rs) == 0 && truncate_logs(job->out_dir, rs.step, &h) == 0;
+            /* a run killed while pruning after its last checkpoint has no later prune to finish it */
+            if (ok) prune_checkpoints(job, rs.best_step);
+            if (ok && !quiet)
                 fprintf(stderr, "ss %s: resuming from %s/checkpoint-%lld\n", job->cmd,
                         job->out_dir, (long long)rs.step);
         }
+    }
+    /* the run's first collective (tool_mpi_finish relies on it): every process is ready */
+    if (!tool_mpi_all(ok)) {
+        if (ok && lead)
+            fprintf(stderr, "ss %s: another process failed (its message says why)\n", job->cmd);
+        goto done;
+    }
+    if (procs > 1) { /* every process starts from rank 0's weights, moments and update count */
+        tool_mpi_bcast(&rs, sizeof rs);
+        share_state(model);
     }
 
     snprintf(title, sizeof title, "%s: %s", job->cmd, job->out_dir);
     t_start = t_window = ss_time_seconds();
     while (rs.step < o->steps) {
         const int64_t step = rs.step;
-        int B = step_rows(&sampler, o, step, n_train, rows), k, kept = 0, n_micro = 0;
-        double step_loss = 0, lr = ss_lr_at(&sched, step);
+        int B = step_rows(&sampler, o, step, n_train, rows), k, kept = 0, n_micro = 0, stop;
+        double step_loss = 0, lr = ss_lr_at(&sched, step), tokens = 0, sums[4];
         ss_model_zero_grad(model);
         /* split the update's rows into micro-batches; make every batch first so that each
-           backward knows its share of the update's kept rows */
+           backward knows its share of the update's kept rows. Every process makes all of them:
+           copying the ids and drawing the masks costs microseconds next to a forward, and so
+           each process knows the update's count of scored tokens (the loss's denominator)
+           without a message; it runs forward and backward on its own micro-batches only. */
         for (k = 0; k < o->grad_accum; k++) {
             batch_buf *b = &mb[k];
             ss_rng rng = ss_rng_split(&mask_base, (uint64_t)(step * o->grad_accum + k));
@@ -729,33 +852,45 @@ int train_run(train_job *job, train_result *res) {
             kept += b->kept;
             n_micro++;
         }
-        for (k = 0; k < n_micro; k++) {
+        for (k = k0; k < k1 && k < n_micro; k++) {
             batch_buf *b = &mb[k];
             ss_model_stats st;
             model->rng = ss_rng_split(&drop_base, (uint64_t)(step * o->grad_accum + k));
             ss_model_forward(model, &st, b->ids, b->mask, b->targets, b->labels, b->B, b->T, 1);
             if (b->kept > 0) ss_model_backward(model, (float)b->kept / (float)kept);
             step_loss += st.loss_sum;
-            tokens_window += (int64_t)b->B * b->T;
-            tokens_all += (double)b->B * b->T;
+            tokens += (double)b->B * b->T;
         }
-        samples_window += B;
-        step_loss = kept ? step_loss / kept : 0.0;
-        if (job->nan_at_step > 0 && step + 1 == job->nan_at_step) step_loss = NAN;
+        /* Several processes: each gradient holds its micro-batches' shares of the update's mean
+           (kept / total kept), so their sum is the update's gradient: one all-reduce of the flat
+           block. Then one small one for what every process must agree on: the loss, the tokens
+           (for tokens/s), a stop request and a non-finite gradient norm. */
+        tool_mpi_sum_floats(model->params.grad, model->params.numel);
         gnorm = ss_clip_grad_norm(&model->params, o->max_grad_norm);
-        if (!isfinite(step_loss) || !isfinite(gnorm)) {
-            int n = list_checkpoints(job->out_dir, ckpts, 4096);
+        sums[0] = step_loss, sums[1] = tokens;
+        sums[2] = train_stop_signal != 0, sums[3] = !isfinite(gnorm);
+        tool_mpi_sum_doubles(sums, 4);
+        stop = sums[2] > 0;
+        tokens_window += (int64_t)sums[1];
+        tokens_all += sums[1];
+        samples_window += B;
+        step_loss = kept ? sums[0] / kept : 0.0;
+        if (job->nan_at_step > 0 && step + 1 == job->nan_at_step) step_loss = NAN;
+        if (!isfinite(step_loss) || sums[3] > 0) {
             int bad_loss = !isfinite(step_loss);
             double bad = bad_loss ? step_loss : gnorm;
-            if (tty) fprintf(stderr, "\n");
-            fprintf(stderr, "ss %s: update %lld: the %s is %s; stopping before applying it. ",
-                    job->cmd, (long long)step + 1, bad_loss ? "loss" : "gradient norm",
-                    isnan(bad) ? "NaN" : "infinite");
-            if (n > 0)
-                fprintf(stderr, "The last good checkpoint is %s/checkpoint-%lld.\n", job->out_dir,
-                        (long long)ckpts[n - 1]);
-            else
-                fprintf(stderr, "No checkpoint was written yet.\n");
+            if (lead) {
+                int n = list_checkpoints(job->out_dir, ckpts, 4096);
+                if (tty) fprintf(stderr, "\n");
+                fprintf(stderr, "ss %s: update %lld: the %s is %s; stopping before applying it. ",
+                        job->cmd, (long long)step + 1, bad_loss ? "loss" : "gradient norm",
+                        isnan(bad) ? "NaN" : "infinite");
+                if (n > 0)
+                    fprintf(stderr, "The last good checkpoint is %s/checkpoint-%lld.\n", job->out_dir,
+                            (long long)ckpts[n - 1]);
+                else
+                    fprintf(stderr, "No checkpoint was written yet.\n");
+            }
             goto done;
         }
         ss_adamw_step(&model->params, &adamw, lr, step + 1);
@@ -764,7 +899,7 @@ int train_run(train_job *job, train_result *res) {
         rs.loss_window += step_loss;
         rs.n_window++;
 
-        if (rs.step % o->logging_steps == 0 || rs.step == o->steps) {
+        if (lead && (rs.step % o->logging_steps == 0 || rs.step == o->steps)) {
             double now = ss_time_seconds(), dt = now - t_window > 0 ? now - t_window : 1e-9;
             double tps = (double)tokens_window / dt, sps = (double)samples_window / dt;
             double epoch = (double)rs.step * o->batch_size / (double)n_train;
@@ -773,57 +908,70 @@ int train_run(train_job *job, train_result *res) {
             history_add_loss(&h, (double)rs.step, mean);
             if (tty)
                 progress_line(job, rs.step, o->steps, mean, tps, now - t_start, steps_here);
-            else if (!job->quiet)
+            else if (!quiet) {
                 printf("%s update %lld/%lld loss %.4f grad_norm %.3f lr %.3g %.0f tok/s\n",
                        job->cmd, (long long)rs.step, (long long)o->steps, mean, gnorm, lr, tps);
+                fflush(stdout); /* a pipe (mpirun's too) shows it now, not at exit */
+            }
             rs.loss_window = 0, rs.n_window = 0, tokens_window = samples_window = 0;
             t_window = ss_time_seconds();
         }
         if ((rs.step % o->eval_steps == 0 || rs.step == o->steps) && job->valid) {
-            double el, ea, metric, epoch = (double)rs.step * o->batch_size / (double)n_train;
-            double t0 = ss_time_seconds();
-            train_evaluate(model, job->tok, o, job->valid, &el, &ea);
-            metric = o->task == TASK_CLM ? -el : ea;
-            log_eval(job->out_dir, rs.step, epoch, el, ea, o->task);
-            history_add_eval(&h, (double)rs.step, el, ea);
-            if (metric > rs.best) rs.best = metric, rs.best_step = rs.step;
-            if (tty) fprintf(stderr, "\n");
-            if (!job->quiet) {
-                if (o->task == TASK_CLM)
-                    printf("%s eval at %lld: loss %.4f perplexity %.2f\n", job->cmd,
-                           (long long)rs.step, el, exp(el));
-                else
-                    printf("%s eval at %lld: loss %.4f accuracy %.4f\n", job->cmd,
-                           (long long)rs.step, el, ea);
-                fflush(stdout);
+            int written = 1;
+            if (lead) { /* rank 0 alone evaluates and writes; the others wait in checkpoint_agreed */
+                double el, ea, metric, epoch = (double)rs.step * o->batch_size / (double)n_train;
+                double t0 = ss_time_seconds();
+                train_evaluate(model, job->tok, o, job->valid, &el, &ea);
+                metric = o->task == TASK_CLM ? -el : ea;
+                log_eval(job->out_dir, rs.step, epoch, el, ea, o->task);
+                history_add_eval(&h, (double)rs.step, el, ea);
+                if (metric > rs.best) rs.best = metric, rs.best_step = rs.step;
+                if (tty) fprintf(stderr, "\n");
+                if (!quiet) {
+                    if (o->task == TASK_CLM)
+                        printf("%s eval at %lld: loss %.4f perplexity %.2f\n", job->cmd,
+                               (long long)rs.step, el, exp(el));
+                    else
+                        printf("%s eval at %lld: loss %.4f accuracy %.4f\n", job->cmd,
+                               (long long)rs.step, el, ea);
+                    fflush(stdout);
+                }
+                written = save_checkpoint(job, &rs) == 0;
+                if (written) {
+                    prune_checkpoints(job, rs.best_step);
+                    draw_loss(job->out_dir, &h, title);
+                }
+                t_window += ss_time_seconds() - t0; /* evaluation time is not training time */
             }
-            if (save_checkpoint(job, &rs) != 0) goto done;
-            prune_checkpoints(job, rs.best_step);
-            draw_loss(job->out_dir, &h, title);
-            t_window += ss_time_seconds() - t0; /* evaluation time is not training time */
+            if (!checkpoint_agreed(job, written)) goto done;
         }
-        if (train_stop_signal || (job->stop_after > 0 && rs.step == job->stop_after)) {
-            int n = list_checkpoints(job->out_dir, ckpts, 4096);
-            if (n == 0 || ckpts[n - 1] != rs.step) {
-                if (save_checkpoint(job, &rs) != 0) goto done;
-                prune_checkpoints(job, rs.best_step);
+        if (stop || (job->stop_after > 0 && rs.step == job->stop_after)) {
+            int written = 1;
+            if (lead) {
+                int n = list_checkpoints(job->out_dir, ckpts, 4096);
+                if (n == 0 || ckpts[n - 1] != rs.step) {
+                    written = save_checkpoint(job, &rs) == 0;
+                    if (written) prune_checkpoints(job, rs.best_step);
+                }
             }
+            if (!checkpoint_agreed(job, written)) goto done;
             if (tty) fprintf(stderr, "\n");
-            if (train_stop_signal)
+            if (stop && lead)
                 fprintf(stderr, "ss %s: interrupted at update %lld; checkpoint saved in %s; "
                         "continue with --resume\n", job->cmd, (long long)rs.step, job->out_dir);
-            status = train_stop_signal ? 130 : 0;
+            status = stop ? 130 : 0;
             res->steps = rs.step;
             goto done;
         }
     }
     if (tty) fprintf(stderr, "\r%72s\r", "");
     if (!job->valid) { /* no evaluations: still leave a final checkpoint, the "best" */
+        int written = 1;
         rs.best_step = rs.step;
-        if (save_checkpoint(job, &rs) != 0) goto done;
-        prune_checkpoints(job, rs.best_step);
+        if (lead && (written = save_checkpoint(job, &rs) == 0)) prune_checkpoints(job, rs.best_step);
+        if (!checkpoint_agreed(job, written)) goto done;
     }
-    draw_loss(job->out_dir, &h, title);
+    if (lead) draw_loss(job->out_dir, &h, title);
     res->steps = rs.step;
     res->seconds = ss_time_seconds() - t_start;
     res->tokens_per_s = res->seconds > 0 ? tokens_all / res->seconds : 0;
@@ -837,12 +985,12 @@ int train_run(train_job *job, train_result *res) {
         res->eval_losses[i] = h.eloss[i];
         res->eval_accs[i] = h.eacc[i];
     }
-    if (job->test) train_evaluate(model, job->tok, o, job->test, &res->test_loss, &res->test_acc);
+    if (job->test && lead) train_evaluate(model, job->tok, o, job->test, &res->test_loss, &res->test_acc);
     status = 0;
 done:
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-cleanup:
+    sigaction(SIGUSR1, &old_usr1, NULL);
     ss_sampler_free(&sampler);
     free(rows);
     if (mb)
@@ -850,7 +998,4 @@ cleanup:
     free(mb);
     history_free(&h);
     return status;
-oom:
-    fprintf(stderr, "ss %s: out of memory for the batch buffers\n", job->cmd);
-    goto cleanup;
 }

@@ -65,8 +65,16 @@ typedef struct train_result {
     double eval_steps[TRAIN_MAX_EVALS], eval_losses[TRAIN_MAX_EVALS], eval_accs[TRAIN_MAX_EVALS];
 } train_result;
 
-/* 0 done, 1 failed (message printed), 130 interrupted by SIGINT/SIGTERM after a checkpoint. */
+/* 0 done, 1 failed (message printed), 130 interrupted by SIGINT, SIGTERM or SIGUSR1 after a
+   checkpoint. Under MPI (tools/ddp.h) every process calls it: each runs its share of every
+   update's micro-batches, the gradients are summed over the processes, and rank 0 alone
+   evaluates, logs, prints and writes out_dir; all return the same status. */
 int train_run(train_job *job, train_result *res);
+
+/* Whether the processes can share an update: each takes whole micro-batches, so
+   gradient_accumulation_steps must be a multiple of their number. 0, or -1 (rank 0 prints the
+   setting that would do). Always 0 in one process. */
+int train_check_split(const train_opts *o, const char *cmd);
 
 /* Evaluate on a data set: mean loss as the seed reports it (MLM: mean of batch means; CLM:
    token mean; classification: example mean) and accuracy (MLM: argmax correct over masked
