@@ -6,6 +6,9 @@
 #   make bench      `ss bench gemm` built with OpenMP (and OpenBLAS when installed)
 #   make install    subspace.h to $(PREFIX)/include, ss to $(PREFIX)/bin
 #   make check-mpi  `ss` built with MPI=1: several processes train as one (tests/mpi_equiv.sh)
+#   make check-faults, check-static   kill/resume, fault injection; cppcheck, clang-tidy,
+#                   valgrind (tests/checks.mk)
+#   make fuzz       libFuzzer on every parser, FUZZ_SECONDS each (tests/fuzz/fuzz.mk)
 # Switches: OPENMP=1 (threads), CBLAS=1 (OpenBLAS GEMM), SANITIZE=1 (ASan + UBSan),
 #           MPI=1 (data-parallel `ss pretrain`/`ss finetune` under mpirun, built with mpicc into
 #           build/mpi; needs libopenmpi-dev), ARCH= (default -march=native), CC=clang.
@@ -89,3 +92,7 @@ install: $(BUILD)/ss
 clean:
 	rm -rf $(BUILD)
 
+# libFuzzer targets: make fuzz, make fuzz-smoke (tests/fuzz/README.md)
+include tests/fuzz/fuzz.mk
+# hardening checks: make check-faults, make check-static (tests/checks.mk)
+include tests/checks.mk

@@ -1016,8 +1016,8 @@ SS_API ss_result ss_dataset_read_tsv(ss_dataset *ds, const struct ss_tokenizer *
      then an 8-byte FNV-1a of everything before it.
    Written crash-safe (ss_writer). Load checks every field: a wrong magic, a key that differs
    from `key` (the cache is stale: SS_ERR_NOT_FOUND, so the caller re-tokenizes), a size that
-   does not match the file, offsets that decrease or overrun, a bad checksum: SS_ERR_FORMAT
-   naming the file and byte offset. */
+   does not match the file, offsets that decrease or overrun, a negative token, a label that is
+   not finite, a bad checksum: SS_ERR_FORMAT naming the file and byte offset. */
 SS_API ss_result ss_dataset_save(const ss_dataset *ds, const char *path, uint64_t key);
 SS_API ss_result ss_dataset_load(ss_dataset *ds, const char *path, uint64_t key);
 #endif
@@ -2325,9 +2325,11 @@ SS_API ss_result ss_params_init(ss_params *p) {
 }
 
 SS_API void ss_params_init_preallocated(ss_params *p, void *memory) {
-    uintptr_t addr = (uintptr_t)memory;
-    float *base = (float *)(void *)((char *)memory + ((64 - addr % 64) % 64));
-    SS_ASSERT(memory && !p->memory);
+    uintptr_t addr;
+    float *base;
+    SS_ASSERT(memory && !p->memory); /* before any arithmetic on memory */
+    addr = (uintptr_t)memory;
+    base = (float *)(void *)((char *)memory + ((64 - addr % 64) % 64));
     p->memory = memory;
     p->owns_memory = 0;
     p->param = base;
@@ -3557,9 +3559,10 @@ SS_PRIVATE void ss__mla_context_forward(ss_attn_acts *acts, const float *inp, co
                                         ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
                                         const float *sin_t, const ss_attn_dims *d) {
     const int BT = d->B * d->T, HD = d->H * d->Dh, D = d->D, Cq = d->Cq, Ckv = d->Ckv;
-    const float *bias = w->qkv_a_proj_bias;
+    const float *bias;
     SS_ASSERT(acts && inp && w && w->qkv_a_proj_weight && w->q_a_norm_weight);
     SS_ASSERT(w->kv_a_norm_weight && w->q_b_proj_weight && w->kv_b_proj_weight);
+    bias = w->qkv_a_proj_bias; /* read after the check that w is there */
     /* qkv_a_proj (Cq+Ckv, D) runs as two linears over its row blocks, so each latent lands in a
        buffer of its own: rows [0,Cq) give the query latent, rows [Cq,Cq+Ckv) the kv latent */
     ss_linear_forward(acts->q_lat, inp, w->qkv_a_proj_weight, bias, BT, D, Cq);
@@ -5247,7 +5250,7 @@ SS_PRIVATE int ss__read_le_array(FILE *f, void *out, size_t n, int elem, uint64_
 
 SS_API ss_result ss_dataset_load(ss_dataset *ds, const char *path, uint64_t key) {
     unsigned char head[SS__CACHE_HEADER], tail[8];
-    uint64_t h = SS_HASH64_INIT, count, ntok, expect, file_size, i;
+    uint64_t h = SS_HASH64_INIT, count, ntok, file_size, i;
     int has_labels, max_len = 0;
     long end;
     ss_result r = SS_OK;
@@ -5275,7 +5278,7 @@ SS_API ss_result ss_dataset_load(ss_dataset *ds, const char *path, uint64_t key)
     has_labels = ss__get_le(head + 36, 4) <= 1 ? (int)ss__get_le(head + 36, 4) : 2; /* 2: invalid */
     /* the file size must be exactly what the header promises (checked without overflow) */
     if (count >= file_size / 8 || ntok >= file_size / 4 || has_labels > 1 ||
-        (expect = SS__CACHE_HEADER + 8 * (count + 1) + 4 * ntok + (has_labels ? 4 * count : 0) + 8) !=
+        SS__CACHE_HEADER + 8 * (count + 1) + 4 * ntok + (has_labels ? 4 * count : 0) + 8 !=
             file_size) {
         fclose(f);
         return ss__fail(SS_ERR_FORMAT, "%s: byte 16: %llu sequences and %llu tokens do not match "
@@ -5313,6 +5316,10 @@ SS_API ss_result ss_dataset_load(ss_dataset *ds, const char *path, uint64_t key)
     for (i = 0; r == SS_OK && i < ntok; i++)
         if (ds->tokens[i] < 0)
             r = ss__fail(SS_ERR_FORMAT, "%s: token %llu is negative", path, (unsigned long long)i);
+    for (i = 0; r == SS_OK && has_labels && i < count; i++) /* as the TSV reader makes them */
+        if (!(ds->labels[i] - ds->labels[i] == 0.0f))
+            r = ss__fail(SS_ERR_FORMAT, "%s: label %llu is not a finite number", path,
+                         (unsigned long long)i);
     if (r != SS_OK) {
         ss_dataset_free(ds);
         return r;

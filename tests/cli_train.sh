@@ -179,6 +179,24 @@ bad-input) # malformed data and overrides are refused with messages that name th
     expect "missing.txt" pre "$WORK/x" --train "$WORK/missing.txt"
     expect "has $V tokens but model.vocab_size is 100" "$SS" pretrain --config $CFG \
         --train "$DATA/train.txt" --vocab "$DATA/vocab.txt" --out "$WORK/x" --set model.vocab_size=100
+    # training state in a checkpoint that no run can have written is refused by --resume
+    cp -r "$WORK/ok" "$WORK/badstate"
+    perl -pi -e 's/"best_step":"20"/"best_step":"99"/' "$WORK/badstate/checkpoint-20/optimizer.safetensors"
+    expect "out of range" "$SS" pretrain --resume --out "$WORK/badstate" --config $CFG --train "$DATA/train.txt" \
+        --valid "$DATA/valid.txt" --vocab "$DATA/vocab.txt" --set model.vocab_size="$V" \
+        --set pre_train.num_train_steps=30
+    # a token cache that passes its own checks but holds an id outside the vocabulary is
+    # reported and made again from the text (never fed to the embedding)
+    cc -std=c99 -O1 -o "$WORK/cache_poke" tests/cache_poke.c -lm || fail "tests/cache_poke.c does not build"
+    pre "$WORK/c1" --set pre_train.num_train_steps=5 --cache "$WORK/cache"
+    "$WORK/cache_poke" "$(ls "$WORK"/cache/train.txt.*.tokens)" 3 1000000 || fail "cache_poke failed"
+    "$SS" pretrain --config $CFG --train "$DATA/train.txt" --valid "$DATA/valid.txt" --vocab "$DATA/vocab.txt" \
+        --out "$WORK/c2" --quiet --set model.vocab_size="$V" --set pre_train.num_train_steps=5 \
+        --cache "$WORK/cache" 2>"$WORK/err" >/dev/null || fail "a poisoned token cache stopped the run: $(cat "$WORK/err")"
+    grep -q "holds a token id outside the vocabulary; tokenizing again" "$WORK/err" ||
+        fail "a token id outside the vocabulary in the cache was not reported: $(cat "$WORK/err")"
+    cmp -s "$WORK/c1/checkpoint-5/model.safetensors" "$WORK/c2/checkpoint-5/model.safetensors" ||
+        fail "the run after the poisoned cache differs from the first one"
     ;;
 compare) # the table and the plot for two configs and two seeds, on a tiny budget
     "$SS" compare configs/tiny_mha.json configs/tiny.json --seeds 2 --out "$WORK/cmp" --quiet \

@@ -217,6 +217,12 @@ static void test_wordpiece(void) {
               "wordpiece: ## continuations (hel ##l ##l ##lo)");
     TOK("unafz");
     test_true(n == 1 && ids[0] == tok.unk_id, "wordpiece: a word that cannot be covered is one [UNK]");
+    /* fuzz finding: the pieces found before the dead end (unaff, ##a) were left in the buffer
+       past the returned count */
+    for (i = 0; i < 8; i++) ids[i] = -7;
+    n = ss_tokenizer_tokenize(&tok, "unaffaz", 7, ids, 8);
+    test_true(n == 1 && ids[0] == tok.unk_id && ids[1] == -7 && ids[2] == -7,
+              "wordpiece: a word taken back as [UNK] writes nothing past the count");
     TOK("a zz a");
     test_true(n == 3 && ids[0] == ss_tokenizer_find(&tok, "a", 1) && ids[1] == tok.unk_id && ids[2] == ids[0],
               "wordpiece: [UNK] replaces only its word");

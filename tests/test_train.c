@@ -922,6 +922,14 @@ static void test_tsv(void) {
     /* 1e39 is finite as text but not as the float label it would be stored as. */
     tsv_bad("tsv: regression rejects '1e39' (not finite as a float label) -> sst.tsv:2",
             "sentence\tlabel\nthe cat\t1e39\n", 1, "sst.tsv:2", NULL);
+    {   /* fuzz finding: strtod stopped at a NUL byte and "1\0xyz" was read as the label 1 */
+        static const char nul[] = "sentence\tlabel\nthe cat\t1\0xyz\n";
+        ds.count = 5;
+        r = ss_dataset_from_tsv(&ds, &tok, nul, sizeof nul - 1, "sst.tsv", 16, 1);
+        test_true(r == SS_ERR_FORMAT && ds_zeroed(&ds) && detail_has("sst.tsv:2"),
+                  "tsv: regression rejects a label with a NUL byte inside -> sst.tsv:2");
+        if (r == SS_OK) ss_dataset_free(&ds);
+    }
     r = ss_dataset_from_tsv(&ds, &tok, "sentence\tlabel\na\t0\n", 19, NULL, 16, 0);
     test_true(r == SS_ERR_INVALID && ds_zeroed(&ds), "tsv: num_labels 0 is SS_ERR_INVALID");
     {
@@ -1166,6 +1174,15 @@ static void test_cache(void) {
     put_le(c + 36, 0xffffffffu, 4); /* has_labels must be 0 or 1 */
     put_le(c + n - 8, fnv1a(c, n - 8), 8);
     cache_bad("cache: has_labels 0xffffffff (valid checksum) -> SS_ERR_FORMAT", bad, c, n, key, SS_ERR_FORMAT);
+    /* fuzz finding: a NaN or infinite label was loaded, which no reader makes */
+    memcpy(c, d, n);
+    put_le(c + 40 + 8 * (count + 1) + 4 * ntok + 4 * 2, 0x7fc00000u, 4); /* label 2 = NaN */
+    put_le(c + n - 8, fnv1a(c, n - 8), 8);
+    cache_bad("cache: a NaN label (valid checksum) -> SS_ERR_FORMAT", bad, c, n, key, SS_ERR_FORMAT);
+    memcpy(c, d, n);
+    put_le(c + 40 + 8 * (count + 1) + 4 * ntok, 0xff800000u, 4); /* label 0 = -inf */
+    put_le(c + n - 8, fnv1a(c, n - 8), 8);
+    cache_bad("cache: an infinite label (valid checksum) -> SS_ERR_FORMAT", bad, c, n, key, SS_ERR_FORMAT);
     remove(bad);
     r = ss_dataset_load(&ds, missing, key);
     test_true(r == SS_ERR_IO && ds_zeroed(&ds) && detail_has(missing), "cache: a missing file is SS_ERR_IO naming it");

@@ -1,6 +1,7 @@
 /* tools/ss.c - the `ss` command: dispatch to one sub-command per tools/cmd_*.c file.
    This file holds the library's implementation for the whole tool. */
 #define SS_IMPLEMENTATION
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include "ss.h"
@@ -28,7 +29,7 @@ static const tool_command commands[] = {
     {"svd", cmd_svd, "singular values and effective ranks of attention: DeepSeek-V3/Kimi-K2 or our checkpoints"},
     {"synth-mla", cmd_synth_mla, "write a small synthetic DeepSeek-layout MLA checkpoint with planted ranks"},
     {"params", cmd_params, "the tensors, parameter count and memory of a config's model"},
-    {"bench", cmd_bench, "benchmarks: `ss bench gemm` (matrix products), `ss bench train` (training update), `ss bench step`, `ss bench tokenize`"},
+    {"bench", cmd_bench, "benchmarks: `ss bench gemm` (matrix products), `ss bench train` (training update), `ss bench step`, `ss bench tokenize`, `ss bench attention` (MHA/MLA/MLA-o layer)"},
     {"tokenize", cmd_tokenize, "token ids of each line of a text: `ss tokenize --vocab vocab.txt [FILE]`"},
     {"vocab", cmd_vocab, "train a WordPiece vocabulary: `ss vocab train --size N --out vocab.txt FILES`"},
     {"version", cmd_version, "print the library version and what this build runs on"},
@@ -48,6 +49,11 @@ static int cmd_help(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     int i;
+#ifdef SIGXFSZ
+    /* Past a file-size limit (ulimit -f) a write then fails with EFBIG, which the writers report
+       naming the file, instead of the signal ending the process without a word. */
+    signal(SIGXFSZ, SIG_IGN);
+#endif
     if (argc < 2) {
         cmd_help(argc, argv);
         return 2;
