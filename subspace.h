@@ -10246,10 +10246,29 @@ SS_API ss_result ss_svd_alloc(const double *A, int m, int n, int lda, double *s,
                      _mm256_fmadd_pd(sg, hi, _mm256_loadu_pd(out + (size_t)(r)*ldo + 4)))
 #endif
 
+#if !SS__LINALG_AVX2
+/* The portable body of the 6- and 4-row kernels below: rows <= 6 rows, the same sums in the
+   same order as the vector code (each out element gets sign * its sum, added once). */
+SS_PRIVATE void ss__svdv_kn(int rows, double *out, int ldo, double sign, const double *X, int xr,
+                            int xk, const double *Z, int zs, int K) {
+    double a[6][8];
+    int r, j, k;
+    for (r = 0; r < rows; r++)
+        for (j = 0; j < 8; j++) a[r][j] = 0.0;
+    for (k = 0; k < K; k++)
+        for (r = 0; r < rows; r++) {
+            const double x = X[(size_t)r * xr + (size_t)k * xk], *z = Z + (size_t)k * zs;
+            for (j = 0; j < 8; j++) a[r][j] += x * z[j];
+        }
+    for (r = 0; r < rows; r++)
+        for (j = 0; j < 8; j++) out[(size_t)r * ldo + j] += sign * a[r][j];
+}
+#endif
+
 SS_PRIVATE void ss__svdv_k6(double *out, int ldo, double sign, const double *X, int xr, int xk,
                             const double *Z, int zs, int K) {
-    int k;
 #if SS__LINALG_AVX2
+    int k;
     const double *x0 = X, *x1 = x0 + xr, *x2 = x1 + xr, *x3 = x2 + xr, *x4 = x3 + xr, *x5 = x4 + xr;
     const __m256d sg = _mm256_set1_pd(sign);
     __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
@@ -10278,24 +10297,14 @@ SS_PRIVATE void ss__svdv_k6(double *out, int ldo, double sign, const double *X, 
     SS__SVDV_OUT(4, a8, a9);
     SS__SVDV_OUT(5, a10, a11);
 #else
-    double a[6][8];
-    int r, j;
-    for (r = 0; r < 6; r++)
-        for (j = 0; j < 8; j++) a[r][j] = 0.0;
-    for (k = 0; k < K; k++)
-        for (r = 0; r < 6; r++) {
-            const double x = X[(size_t)r * xr + (size_t)k * xk], *z = Z + (size_t)k * zs;
-            for (j = 0; j < 8; j++) a[r][j] += x * z[j];
-        }
-    for (r = 0; r < 6; r++)
-        for (j = 0; j < 8; j++) out[(size_t)r * ldo + j] += sign * a[r][j];
+    ss__svdv_kn(6, out, ldo, sign, X, xr, xk, Z, zs, K);
 #endif
 }
 
 SS_PRIVATE void ss__svdv_k4(double *out, int ldo, double sign, const double *X, int xr, int xk,
                             const double *Z, int zs, int K) {
-    int k;
 #if SS__LINALG_AVX2
+    int k;
     const double *x0 = X, *x1 = x0 + xr, *x2 = x1 + xr, *x3 = x2 + xr;
     const __m256d sg = _mm256_set1_pd(sign);
     __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -10317,17 +10326,7 @@ SS_PRIVATE void ss__svdv_k4(double *out, int ldo, double sign, const double *X, 
     SS__SVDV_OUT(2, a4, a5);
     SS__SVDV_OUT(3, a6, a7);
 #else
-    double a[4][8];
-    int r, j;
-    for (r = 0; r < 4; r++)
-        for (j = 0; j < 8; j++) a[r][j] = 0.0;
-    for (k = 0; k < K; k++)
-        for (r = 0; r < 4; r++) {
-            const double x = X[(size_t)r * xr + (size_t)k * xk], *z = Z + (size_t)k * zs;
-            for (j = 0; j < 8; j++) a[r][j] += x * z[j];
-        }
-    for (r = 0; r < 4; r++)
-        for (j = 0; j < 8; j++) out[(size_t)r * ldo + j] += sign * a[r][j];
+    ss__svdv_kn(4, out, ldo, sign, X, xr, xk, Z, zs, K);
 #endif
 }
 #if SS__LINALG_AVX2
