@@ -122,6 +122,25 @@ static void make_matrix(double *A, int m, int n, int ld, const double *sigma, in
     }
 }
 
+/* Two scales in one 40x30 matrix (row stride 30): Q [B1 0; 0 1e-200 B2; 0 0], B1 and B2 dense
+   15x15 with singular values in [1, 10], Q 40 reflections; its singular values into sigma (30).
+   The products of the small columns' entries underflow, their norms must not. */
+static void two_scales(double *A, double *sigma, ss_rng *rng) {
+    double *B = dalloc(15 * 15), sig15[15];
+    int i, j, l;
+    memset(A, 0, 40 * 30 * sizeof(double));
+    for (l = 0; l < 2; l++) {
+        for (j = 0; j < 15; j++) sig15[j] = 10.0 - 9.0 * j / 14.0;
+        make_matrix(B, 15, 15, 15, sig15, 1, 15, rng);
+        for (i = 0; i < 15; i++)
+            for (j = 0; j < 15; j++)
+                A[(size_t)(i + 15 * l) * 30 + j + 15 * l] = B[i * 15 + j] * (l ? 1e-200 : 1.0);
+    }
+    for (j = 0; j < 40; j++) reflect(A, 40, 30, 30, 0, rng);
+    for (j = 0; j < 30; j++) sigma[j] = (10.0 - 9.0 * (j % 15) / 14.0) * (j < 15 ? 1.0 : 1e-200);
+    free(B);
+}
+
 /* sigma_j = 10^(-12 j / (k-1)): 1 down to 1e-12 */
 static void graded_sigma(double *sigma, int k) {
     int j;
@@ -337,26 +356,9 @@ static void test_known_spectra(ss_rng *rng) {
     for (j = 0; j < 30; j++) sigma[j] = 1e-300 * (10.0 - 9.0 * j / 29.0);
     make_matrix(A, 40, 30, 30, sigma, 1, 40, rng);
     check_svd("dense 40x30 scaled by 1e-300", A, 40, 30, 30, sigma, 1e-12, 0.0);
-    /* two scales in one matrix: Q [B1 0; 0 1e-200 B2; 0 0], B1, B2 15x15 dense with values in
-       [1, 10]; the products of the small columns' entries underflow, their norms must not */
-    {
-        double *B = dalloc(15 * 15), sig15[15];
-        int i, l;
-        memset(A, 0, 40 * 30 * sizeof(double));
-        for (l = 0; l < 2; l++) {
-            for (j = 0; j < 15; j++) sig15[j] = 10.0 - 9.0 * j / 14.0;
-            make_matrix(B, 15, 15, 15, sig15, 1, 15, rng);
-            for (i = 0; i < 15; i++)
-                for (j = 0; j < 15; j++)
-                    A[(size_t)(i + 15 * l) * 30 + j + 15 * l] = B[i * 15 + j] * (l ? 1e-200 : 1.0);
-        }
-        for (j = 0; j < 40; j++) reflect(A, 40, 30, 30, 0, rng);
-        for (j = 0; j < 30; j++)
-            sigma[j] = (10.0 - 9.0 * (j % 15) / 14.0) * (j < 15 ? 1.0 : 1e-200);
-        check_svd("40x30 with singular values at 1..10 and at 1e-200..1e-199", A, 40, 30, 30, sigma,
-                  1e-12, 0.0);
-        free(B);
-    }
+    two_scales(A, sigma, rng);
+    check_svd("40x30 with singular values at 1..10 and at 1e-200..1e-199", A, 40, 30, 30, sigma,
+              1e-12, 0.0);
     free(A), free(T);
 }
 
@@ -660,24 +662,9 @@ static void test_values_known(ss_rng *rng) {
     for (j = 0; j < 170; j++) sigma[j] = 1e-300 * (10.0 - 9.0 * j / 169.0);
     make_matrix(A, 170, 170, 170, sigma, 1, 64, rng);
     check_values("dense 170x170 scaled by 1e-300", A, 170, 170, 170, sigma, 1e-13, 0.0);
-    {   /* two scales: Q [B1 0; 0 1e-200 B2; 0 0], B1 and B2 dense 15x15 with values in [1, 10] */
-        double *B = dalloc(15 * 15), sig15[15];
-        int i, l;
-        memset(A, 0, 40 * 30 * sizeof(double));
-        for (l = 0; l < 2; l++) {
-            for (j = 0; j < 15; j++) sig15[j] = 10.0 - 9.0 * j / 14.0;
-            make_matrix(B, 15, 15, 15, sig15, 1, 15, rng);
-            for (i = 0; i < 15; i++)
-                for (j = 0; j < 15; j++)
-                    A[(size_t)(i + 15 * l) * 30 + j + 15 * l] = B[i * 15 + j] * (l ? 1e-200 : 1.0);
-        }
-        for (j = 0; j < 40; j++) reflect(A, 40, 30, 30, 0, rng);
-        for (j = 0; j < 30; j++)
-            sigma[j] = (10.0 - 9.0 * (j % 15) / 14.0) * (j < 15 ? 1.0 : 1e-200);
-        check_values("40x30 with values at 1..10 and at 1e-200..1e-199", A, 40, 30, 30, sigma,
-                     1e-13, 0.0);
-        free(B);
-    }
+    two_scales(A, sigma, rng); /* Q [B1 0; 0 1e-200 B2; 0 0] */
+    check_values("40x30 with values at 1..10 and at 1e-200..1e-199", A, 40, 30, 30, sigma,
+                 1e-13, 0.0);
     free(A), free(T);
 }
 
