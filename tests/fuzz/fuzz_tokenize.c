@@ -193,14 +193,4 @@ static void one(const uint8_t *data, size_t size) {
     if ((sw >> 5) & 1) check_trained(text, len, tok.final_sigma);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    (void)argc, (void)argv;
-    fz_vocab();
-    return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    fz_run_with_failures(one, data, size);
-    return 0;
-}
+FZ_MAIN_WITH_VOCAB(one)

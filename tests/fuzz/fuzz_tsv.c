@@ -143,25 +143,8 @@ static void one(const uint8_t *data, size_t size) {
     }
     fz_write_file(path, text, len);
     rf = ss_dataset_read_tsv(&file_ds, tok, path, max_len, num_labels);
-    if (!fz_alloc_failed) {
-        FZ_CHECK(rf == r, "file and memory readers agree");
-        if (r == SS_OK) FZ_CHECK(fz_same_dataset(&ds, &file_ds), "same data set from the file");
-    }
-    ss_dataset_free(&file_ds);
-    ss_dataset_free(&ds);
-    FZ_CHECK(ds.offsets == NULL && ds.count == 0, "freed data set zeroed");
-    unlink(path);
+    fz_check_file_reader(r, rf, &ds, &file_ds, path);
     fz_check_dir_empty();
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    (void)argc, (void)argv;
-    fz_vocab();
-    return 0;
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    fz_run_with_failures(one, data, size);
-    return 0;
-}
+FZ_MAIN_WITH_VOCAB(one)

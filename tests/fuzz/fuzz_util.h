@@ -303,4 +303,32 @@ FZ_FN const ss_tokenizer *fz_vocab(void) {
     return &tok;
 }
 
+/* A file reader against the memory reader of the same bytes: the same result, and on success
+   the same data set. Both are freed (the memory one checked zeroed after), and the file removed. */
+FZ_FN void fz_check_file_reader(ss_result r, ss_result rf, ss_dataset *ds, ss_dataset *file_ds,
+                                const char *path) {
+    if (!fz_alloc_failed) {
+        FZ_CHECK(rf == r, "file and memory readers agree");
+        if (r == SS_OK) FZ_CHECK(fz_same_dataset(ds, file_ds), "same data set from the file");
+    }
+    ss_dataset_free(file_ds);
+    ss_dataset_free(ds);
+    FZ_CHECK(ds->offsets == NULL && ds->count == 0, "freed data set zeroed");
+    unlink(path);
+}
+
+/* The libFuzzer entry points of a target whose inputs all use the shared vocabulary: it is
+   loaded once at start-up, then every input goes through one() twice (fz_run_with_failures). */
+#define FZ_MAIN_WITH_VOCAB(one)                                                                    \
+    int LLVMFuzzerInitialize(int *argc, char ***argv);                                             \
+    int LLVMFuzzerInitialize(int *argc, char ***argv) {                                            \
+        (void)argc, (void)argv;                                                                    \
+        fz_vocab();                                                                                \
+        return 0;                                                                                  \
+    }                                                                                              \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {                                 \
+        fz_run_with_failures(one, data, size);                                                     \
+        return 0;                                                                                  \
+    }
+
 #endif
