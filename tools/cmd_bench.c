@@ -46,18 +46,24 @@ static void bench_set_threads(int threads) {
     (void)threads;
 }
 
-/* Median GFLOP/s of reps timed calls after one warm-up call. */
-static double bench_one(bench_gemm_fn fn, int f, int m, int n, int k, const float *A,
-                        const float *B, float *C, int reps) {
-    double t[64];
-    int r, lda = forms[f].tA ? m : k, ldb = forms[f].tB ? k : n;
+/* Seconds of one call of fn, form f, on `threads` threads. */
+static double bench_call(bench_gemm_fn fn, int threads, int f, int m, int n, int k,
+                         const float *A, const float *B, float *C) {
+    int lda = forms[f].tA ? m : k, ldb = forms[f].tB ? k : n;
+    double t0;
+    bench_set_threads(threads);
+    t0 = ss_time_seconds();
     fn(forms[f].tA, forms[f].tB, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, n);
-    for (r = 0; r < reps; r++) {
-        double t0 = ss_time_seconds();
-        fn(forms[f].tA, forms[f].tB, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, n);
-        t[r] = ss_time_seconds() - t0;
-    }
-    return 2.0 * m * n * k / tool_median(t, reps) / 1e9;
+    return ss_time_seconds() - t0;
+}
+
+/* Median over repetitions of t_num[r] / t_den[r]: a ratio of two runs that follow each other,
+   so that a change of the machine's speed between repetitions cancels out. */
+static double bench_ratio(const double *t_num, const double *t_den, int reps) {
+    double q[64];
+    int r;
+    for (r = 0; r < reps; r++) q[r] = t_num[r] / t_den[r];
+    return tool_median(q, reps);
 }
 
 static void print_cpu(void) {
@@ -83,7 +89,7 @@ static int bench_gemm(int argc, char **argv) {
     const int n_opts = (int)(sizeof opts / sizeof opts[0]);
     int shapes[5][3] = {{4096, 256, 256}, {4096, 256, 768}, {4096, 256, 1024},
                         {4096, 1024, 256}, {4096, 256, 30522}};
-    int threads_max = 1, reps = 5, n_pos, s, f, ti, n_threads;
+    int threads_max = 1, reps = 5, n_pos, s, f, n_threads;
     const char *pos[1];
     size_t max_a = 0, max_b = 0, max_c = 0, i;
     float *A, *B, *C;
@@ -145,10 +151,9 @@ static int bench_gemm(int argc, char **argv) {
 #else
     printf("reference: none (build with CBLAS=1 to compare against OpenBLAS)\n");
 #endif
-    if (n_threads > 1)
-        printf("GFLOP/s, median of %d; 1 thread and %d threads\n\n", reps, threads_max);
-    else
-        printf("GFLOP/s, median of %d; 1 thread\n\n", reps);
+    printf("GFLOP/s: median of %d; 1 thread%s. Each repetition runs every column once, one after\n"
+           "the other; ratio and speed-up are medians of the ratios within a repetition.\n\n",
+           reps, n_threads > 1 ? " and all threads" : "");
     printf("| forward (M,K,N) | form | m x k x n | ours 1t |%s", have_blas ? " BLAS 1t | ratio |" : "");
     if (n_threads > 1)
         printf(" ours %dt |%s speed-up |", threads_max, have_blas ? " BLAS Nt | ratio |" : "");
@@ -158,22 +163,30 @@ static int bench_gemm(int argc, char **argv) {
     tool_progress_init(&progress, "bench", 15.0, "products");
     for (s = 0; s < 5; s++)
         for (f = 0; f < 3; f++) {
-            int m, n, k;
-            double ours[2] = {0, 0};
+            /* column c: ours (c even) or the reference (c odd), on 1 thread (c < 2) or all */
+            static double t[4][64];
+            bench_gemm_fn fn[4] = {ss_gemm_builtin, ss_gemm, ss_gemm_builtin, ss_gemm};
+            double ratio[3];
+            int m, n, k, c, r, step = have_blas ? 1 : 2;
             form_dims(f, shapes[s][0], shapes[s][1], shapes[s][2], &m, &n, &k);
             printf("| (%d,%d,%d) | %s %s | %dx%dx%d |", shapes[s][0], shapes[s][1], shapes[s][2],
                    forms[f].name, forms[f].what, m, k, n);
-            for (ti = 0; ti < n_threads; ti++) {
-                int threads = ti == 0 ? 1 : threads_max;
-                bench_set_threads(threads);
-                ours[ti] = bench_one(ss_gemm_builtin, f, m, n, k, A, B, C, reps);
-                printf(" %.1f |", ours[ti]);
-                if (have_blas) {
-                    double blas = bench_one(ss_gemm, f, m, n, k, A, B, C, reps);
-                    printf(" %.1f | %.2f |", blas, ours[ti] / blas);
+            for (r = -1; r < reps; r++) /* r = -1: a warm-up call of each column */
+                for (c = 0; c < 2 * n_threads; c += step) {
+                    double sec = bench_call(fn[c], c < 2 ? 1 : threads_max, f, m, n, k, A, B, C);
+                    if (r >= 0) t[c][r] = sec;
                 }
+            /* the ratios first: tool_median sorts what it is given */
+            ratio[0] = have_blas ? bench_ratio(t[1], t[0], reps) : 0.0;
+            ratio[1] = have_blas && n_threads > 1 ? bench_ratio(t[3], t[2], reps) : 0.0;
+            ratio[2] = n_threads > 1 ? bench_ratio(t[0], t[2], reps) : 0.0;
+            for (c = 0; c < 2 * n_threads; c += 2) {
+                printf(" %.1f |", 2.0 * m * n * k / tool_median(t[c], reps) / 1e9);
+                if (have_blas)
+                    printf(" %.1f | %.2f |", 2.0 * m * n * k / tool_median(t[c + 1], reps) / 1e9,
+                           ratio[c / 2]);
             }
-            if (n_threads > 1) printf(" %.2f |", ours[1] / ours[0]);
+            if (n_threads > 1) printf(" %.2f |", ratio[2]);
             printf("\n");
             fflush(stdout);
             tool_progress_update(&progress, s * 3.0 + f + 1);
