@@ -27,8 +27,9 @@
    | SS_ASSERT(x)        | assert(x)        | implementation TU      | programmer-error check                     |
    | SS_MEMCPY/SS_MEMSET | libc             | implementation TU      | memory copy and fill                       |
    | SS_LM_CHUNK         | 256              | implementation TU      | rows of LM logits computed at once         |
-   | SS_SQRTF, SS_EXPF   | libm             | implementation TU      | the math group; also SS_TANHF, SS_POWF,    |
+   | SS_SQRTF            | libm             | implementation TU      | the math group; also SS_TANHF, SS_POWF,    |
    |                     |                  |                        | SS_SQRT, SS_LOG, SS_COS, SS_SIN            |
+   | SS_EXPF(x)          | built-in         | implementation TU      | float e^x, <= 2 ulp; expf(x) for libm's    |
    | SS_USE_CBLAS        | off              | implementation TU      | ss_gemm calls cblas_sgemm (<cblas.h>)      |
    | SS_SGEMM(...)       | undefined        | implementation TU      | plug in any BLAS: see section 4            |
    | SS_NO_STDIO         | off              | implementation TU      | drop the FILE*-based read/write helpers    |
@@ -361,8 +362,8 @@ SS_API void ss_rope_backward(float *dinp, int ld_inp, const float *dout, const f
    causal: nonzero lets query i see keys j <= i only.
    A query row with no visible key gets all-zero probabilities and a zero output.
    dropout_p in [0,1): with p > 0, each probability is kept with chance 1-p and scaled by
-     1/(1-p); rng is advanced by one draw, and each (b,h) uses its own split stream, so the
-     mask does not depend on the thread count.
+     1/(1-p); rng is advanced by one draw, the seed of a hash that decides each (b,h,i,j)
+     on its own, so the mask depends neither on the thread count nor on the order of work.
    -> out (B,T,H,Dh) contiguous; att (B,H,T,T) softmax probabilities (cache);
       att_drop (B,H,T,T) and drop_mask (B,H,T,T), needed only when dropout_p > 0 (else NULL):
       the probabilities after dropout and the keep mask (1 kept, 0 dropped). */
@@ -377,6 +378,29 @@ SS_API void ss_attention_backward(float *dq, float *dk, float *dv, float *datt, 
                                   const float *att_drop, const unsigned char *drop_mask,
                                   float dropout_p, int B, int T, int H, int Dh, int ldq, int ldk,
                                   int ldv);
+
+/* >>attention tiled  The same attention in linear memory: no (T,T) matrix is kept. Scores are
+   formed per (query tile, key tile) in cache and folded into the output by an online softmax
+   (Milakov & Gimelshein 2018; the scheme of FlashAttention, Dao et al. 2022); backward forms them
+   again from q, k and the per-row log-sum-exp. Memory beyond q, k, v and out: lse (B,H,T).
+   Same arguments and meaning as ss_attention_forward, except:
+   -> out (B,T,H,Dh); lse (B,H,T) log sum_j exp(S_ij) over visible keys (+inf for a row with no
+      visible key); *drop_seed: the seed of the dropout decisions, for backward.
+   With the same rng state the dropout decisions equal ss_attention_forward's, so the two cores
+   agree within float rounding (different summation order). Dh <= SS_ATT_TILED_DH_MAX.
+   Stack: ~100 KiB per thread besides ss_gemm's. */
+#define SS_ATT_TILED_DH_MAX 256
+SS_API void ss_attention_tiled_forward(float *out, float *lse, uint64_t *drop_seed, const float *q,
+                                       const float *k, const float *v, const int *key_mask,
+                                       int causal, float dropout_p, ss_rng *rng, int B, int T, int H,
+                                       int Dh, int ldq, int ldk, int ldv);
+/* dq, dk, dv (strides ldq, ldk, ldv) +=; dout (B,T,H,Dh); out, lse, drop_seed from the forward;
+   q, k, v, key_mask, causal, dropout_p as given to it. Allocates nothing. */
+SS_API void ss_attention_tiled_backward(float *dq, float *dk, float *dv, const float *dout,
+                                        const float *out, const float *lse, uint64_t drop_seed,
+                                        const float *q, const float *k, const float *v,
+                                        const int *key_mask, int causal, float dropout_p, int B,
+                                        int T, int H, int Dh, int ldq, int ldk, int ldv);
 
 /* >>swiglu  out = silu(a) * g, silu(x) = x * sigmoid(x) (Shazeer 2020; the seed puts SiLU on the
    W_in branch and uses W_gate as the linear multiplier). a, g, out (N) for N = BT*F. */
@@ -480,9 +504,14 @@ typedef struct ss_attn_acts {
     float *kv;                /* MLA, MLA-o (B,T,2*H*Dh) kv_b_proj output [k heads | v heads] */
     float *q_rot;             /* all (B,T,H,Dh) queries after RoPE */
     float *k_rot;             /* all (B,T,H,Dh) keys after RoPE */
-    float *att;               /* all (B,H,T,T) softmax probabilities */
+    float *att;               /* all (B,H,T,T) softmax probabilities: the full core. NULL: the
+                                 tiled core (ss_attention_tiled_*) runs and lse is used instead */
     float *att_drop;          /* all (B,H,T,T) probabilities after dropout; NULL if never used */
     unsigned char *drop_mask; /* all (B,H,T,T) dropout keep mask; NULL if never used */
+    float *lse;               /* tiled core: (B,H,T) per-row log-sum-exp */
+    uint64_t drop_seed;       /* tiled core: its dropout seed, set by forward */
+    const int *key_mask;      /* tiled core: forward's key_mask (B,T) or NULL, which backward
+                                 reads again: the caller keeps it alive until then */
     float *ctx;               /* all (B,T,H*Dh) attention output, heads concatenated */
     float *o_lat;             /* MLA-o (B,T,Co) o_a_proj output: the shared output latent */
 } ss_attn_acts;
@@ -513,7 +542,7 @@ typedef struct ss_attn_dims {
     float eps;        /* rms_norm_eps of q_a_norm and kv_a_norm */
     int causal;       /* nonzero: query t sees keys 0..t only */
     float dropout_p;  /* attention-probability dropout in [0,1); 0 outside training. With p > 0,
-                         acts.att_drop and acts.drop_mask and rng are required */
+                         rng is required, and with the full core acts.att_drop, acts.drop_mask */
 } ss_attn_dims;
 
 // >>mha ===========================================================================================
@@ -738,6 +767,8 @@ typedef struct ss_layer_acts {
    (buffers are used from their start, packed for the call's B and T). Borrowed views. */
 typedef struct ss_model_acts {
     int *ids;              /* (B,T) copy of the token ids */
+    int *key_mask;         /* (B,T) copy of the key mask (the attention backward reads it) */
+    int has_key_mask;      /* forward was given one */
     int *targets;          /* LM heads (B,T), classifier (B); copied when given */
     float *labels;         /* regression (num_labels 1) (B), copied when given */
     float *emb_r;          /* vocab_subspace (B,T,Rv) rows of the low-rank table */
@@ -1862,7 +1893,7 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
 #define SS_SQRTF(x) sqrtf(x)
 #endif
 #ifndef SS_EXPF
-#define SS_EXPF(x) expf(x)
+#define SS_EXPF(x) ss__expf(x) /* below: libm's expf would stop the loops from vectorising */
 #endif
 #ifndef SS_TANHF
 #define SS_TANHF(x) tanhf(x)
@@ -1890,6 +1921,84 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
 #define SS_PRIVATE static
 #define SS__PRINTF_LIKE(fmt, args)
 #endif
+
+/* e^x in float, within 2 ulp of the exact value (tests/test_core.c sweeps it), with no branch,
+   call or table, so that the softmax, sigmoid and cross-entropy loops around it vectorise.
+   x = n ln2 + r with n = round(x / ln2) and |r| <= ln2/2 (Cody & Waite: ln2 in two parts, the
+   first with trailing zero bits so n * ln2_hi is exact); e^r by its Taylor polynomial to r^7
+   (truncation error < 1.3e-9 relative); times 2^n, built in two halves so that n in [-150,128]
+   needs no special case: the product rounds to a subnormal, 0 or inf as IEEE would. x below
+   -104 gives exactly 0 (so exp(-inf) = 0, as softmax's masked entries need), NaN gives NaN. */
+SS_PRIVATE float ss__expf(float x) {
+#if defined(__clang__)
+#pragma clang fp contract(off) /* the steps as written, as the vector lanes compute them */
+#endif
+    const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float xc = x < -104.0f ? -104.0f : x > 89.0f ? 89.0f : x, t, nf, r, p;
+    uint32_t tb, b1, b2;
+    int32_t n, n1;
+    float s1, s2;
+    t = xc * 1.44269504088896341f + shifter;
+    nf = t - shifter;                                 /* round(x / ln2), as a float */
+    SS_MEMCPY(&tb, &t, sizeof tb);                    /* ... and as the low bits of t */
+    n = (int32_t)(tb - UINT32_C(0x4B400000));         /* two's complement: n in [-150, 129] */
+    r = (xc - nf * 0.693145751953125f) - nf * 1.42860682030941723212e-6f;
+    p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666667e-1f + r * (4.16666667e-2f +
+        r * (8.33333333e-3f + r * (1.38888889e-3f + r * 1.98412698e-4f))))));
+    n1 = n / 2;
+    b1 = (uint32_t)(n1 + 127) << 23, b2 = (uint32_t)(n - n1 + 127) << 23;
+    SS_MEMCPY(&s1, &b1, sizeof s1);
+    SS_MEMCPY(&s2, &b2, sizeof s2);
+    p = p * s1 * s2;
+    return x < -104.0f ? 0.0f : x != x ? x : p;
+}
+
+/* y[j] = e^(x[j] - shift) for j < n; y may be x. The hot loops (softmax rows, the sigmoid of
+   SwiGLU, cross-entropy over the vocabulary) go through here: under AVX2 eight at a time with
+   ss__expf's steps in vector form, without FMA, so a lane gives ss__expf's bits (GCC in ISO C
+   mode and clang; a compiler told to fuse the scalar products may move the tail by an ulp),
+   else ss__expf in a loop. */
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+SS_PRIVATE void ss__exp_shift(float *y, const float *x, float shift, int n) {
+    int j = 0;
+#if defined(__AVX2__)
+    const __m256 vshift = _mm256_set1_ps(shift), lo = _mm256_set1_ps(-104.0f);
+    const __m256 hi = _mm256_set1_ps(89.0f), l2e = _mm256_set1_ps(1.44269504088896341f);
+    const __m256 shifter = _mm256_set1_ps(12582912.0f), ln2_hi = _mm256_set1_ps(0.693145751953125f);
+    const __m256 ln2_lo = _mm256_set1_ps(1.42860682030941723212e-6f), one = _mm256_set1_ps(1.0f);
+    const __m256 c2 = _mm256_set1_ps(0.5f), c3 = _mm256_set1_ps(1.66666667e-1f);
+    const __m256 c4 = _mm256_set1_ps(4.16666667e-2f), c5 = _mm256_set1_ps(8.33333333e-3f);
+    const __m256 c6 = _mm256_set1_ps(1.38888889e-3f), c7 = _mm256_set1_ps(1.98412698e-4f);
+    const __m256i bias = _mm256_set1_epi32(127), magic = _mm256_set1_epi32(0x4B400000);
+    for (; j + 8 <= n; j += 8) {
+        const __m256 v = _mm256_sub_ps(_mm256_loadu_ps(x + j), vshift);
+        const __m256 under = _mm256_cmp_ps(v, lo, _CMP_LT_OQ), nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+        const __m256 xc = _mm256_min_ps(_mm256_max_ps(v, lo), hi); /* NaN lanes become lo */
+        const __m256 t = _mm256_add_ps(_mm256_mul_ps(xc, l2e), shifter);
+        const __m256 nf = _mm256_sub_ps(t, shifter);
+        const __m256i n32 = _mm256_sub_epi32(_mm256_castps_si256(t), magic);
+        const __m256i n1 = _mm256_srai_epi32(_mm256_add_epi32(n32, _mm256_srli_epi32(n32, 31)), 1);
+        const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+        const __m256 s2 = _mm256_castsi256_ps(
+            _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(n32, n1), bias), 23));
+        __m256 r = _mm256_sub_ps(_mm256_sub_ps(xc, _mm256_mul_ps(nf, ln2_hi)), _mm256_mul_ps(nf, ln2_lo));
+        __m256 p = _mm256_add_ps(c6, _mm256_mul_ps(r, c7));
+        p = _mm256_add_ps(c5, _mm256_mul_ps(r, p));
+        p = _mm256_add_ps(c4, _mm256_mul_ps(r, p));
+        p = _mm256_add_ps(c3, _mm256_mul_ps(r, p));
+        p = _mm256_add_ps(c2, _mm256_mul_ps(r, p));
+        p = _mm256_add_ps(one, _mm256_mul_ps(r, p));
+        p = _mm256_add_ps(one, _mm256_mul_ps(r, p));
+        p = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+        p = _mm256_andnot_ps(under, p);    /* below -104: exactly 0 */
+        p = _mm256_blendv_ps(p, v, nan);   /* NaN stays NaN */
+        _mm256_storeu_ps(y + j, p);
+    }
+#endif
+    for (; j < n; j++) y[j] = ss__expf(x[j] - shift);
+}
 
 /* Thread-local storage for the error detail, where the compiler offers it. */
 #if defined(__cplusplus) && __cplusplus >= 201103L
@@ -3253,6 +3362,60 @@ SS_API void ss_rope_backward(float *dinp, int ld_inp, const float *dout, const f
 
 // >>attention -------------------------------------------------------------------------------------
 
+/* ---- attention dropout's keep decisions ----
+   Both attention cores draw one u64 seed per call and decide each probability (b, h, i, j) from
+   it by hashing, without a sequential stream: the tiled core regenerates the same decisions in
+   backward, tile by tile, in any order. Row (bh, i) gets a 32-bit key from splitmix64 of the seed
+   and the row number; key j of that row is kept when a 32-bit mix (Wellons' lowbias32 constants)
+   of row_key + j * golden gives a 24-bit uniform >= p. */
+SS_PRIVATE uint32_t ss__drop_row_key(uint64_t seed, uint64_t row) {
+    uint64_t s = seed ^ (row * UINT64_C(0xD1B54A32D192ED03));
+    return (uint32_t)(ss__splitmix64(&s) >> 32);
+}
+
+SS_PRIVATE int ss__drop_keep(uint32_t row_key, int j, float p) {
+    uint32_t x = row_key + (uint32_t)j * 0x9E3779B9u;
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x846CA68Bu;
+    x ^= x >> 16;
+    return (float)(x >> 8) * (1.0f / 16777216.0f) >= p;
+}
+
+/* f[j] = keep(row_key, j0 + j) ? scale : 0 for j < n: ss__drop_keep for a run of keys, eight at a
+   time under AVX2 (integer steps, the same decisions). */
+SS_PRIVATE void ss__drop_factors(float *f, uint32_t row_key, int j0, int n, float p, float scale) {
+    int j = 0;
+#if defined(__AVX2__)
+    const __m256i golden = _mm256_set1_epi32((int)0x9E3779B9u), m1 = _mm256_set1_epi32(0x7FEB352D);
+    const __m256i m2 = _mm256_set1_epi32((int)0x846CA68Bu), lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 vp = _mm256_set1_ps(p), vs = _mm256_set1_ps(scale), u24 = _mm256_set1_ps(1.0f / 16777216.0f);
+    for (; j + 8 <= n; j += 8) {
+        __m256i idx = _mm256_add_epi32(_mm256_set1_epi32(j0 + j), lanes);
+        __m256i x = _mm256_add_epi32(_mm256_set1_epi32((int)row_key), _mm256_mullo_epi32(idx, golden));
+        __m256 u;
+        x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+        x = _mm256_mullo_epi32(x, m1);
+        x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+        x = _mm256_mullo_epi32(x, m2);
+        x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+        u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(x, 8)), u24); /* 24 bits: exact */
+        _mm256_storeu_ps(f + j, _mm256_and_ps(_mm256_cmp_ps(u, vp, _CMP_GE_OQ), vs));
+    }
+#endif
+    for (; j < n; j++) f[j] = ss__drop_keep(row_key, j0 + j, p) ? scale : 0.0f;
+}
+
+/* sum of x[0..n) in double, four chains so the adds overlap; the order is fixed by n alone. */
+SS_PRIVATE double ss__sum_f(const float *x, int n) {
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int j = 0;
+    for (; j + 4 <= n; j += 4) s0 += x[j], s1 += x[j + 1], s2 += x[j + 2], s3 += x[j + 3];
+    for (; j < n; j++) s0 += x[j];
+    return (s0 + s1) + (s2 + s3);
+}
+
 /* In-place softmax of one score row over the keys that are visible: keys [0, n_visible) that
    key_mask (or NULL) marks as real. Hidden keys get exactly 0; no visible key gives a zero row.
    The max is subtracted first so exp never overflows; the sum accumulates in double. */
@@ -3266,11 +3429,12 @@ SS_PRIVATE void ss__masked_softmax_row(float *row, int T, int n_visible, const i
         SS_MEMSET(row, 0, (size_t)T * sizeof(float));
         return;
     }
-    for (j = 0; j < T; j++) {
-        float e = (j < n_visible && (!key_mask || key_mask[j])) ? SS_EXPF(row[j] - max) : 0.0f;
-        row[j] = e;
-        sum += e;
-    }
+    if (key_mask)
+        for (j = 0; j < n_visible; j++)
+            if (!key_mask[j]) row[j] = -INFINITY; /* e^-inf = 0 exactly */
+    ss__exp_shift(row, row, max, n_visible);
+    for (j = n_visible; j < T; j++) row[j] = 0.0f;
+    sum = ss__sum_f(row, n_visible);
     inv = (float)(1.0 / sum);
     for (j = 0; j < T; j++) row[j] *= inv;
 }
@@ -3293,12 +3457,13 @@ SS_API void ss_attention_forward(float *out, float *att, float *att_drop, unsign
                                  int B, int T, int H, int Dh, int ldq, int ldk, int ldv) {
     const int HD = H * Dh;
     const float scale = 1.0f / SS_SQRTF((float)Dh); /* 1/sqrt(Dh): full head size, as SDPA */
-    ss_rng base;
+    const float keep_scale = 1.0f / (1.0f - dropout_p);
+    uint64_t seed;
     int bh;
     SS_ASSERT(out && att && q && k && v && B > 0 && T > 0 && H > 0 && Dh > 0);
     SS_ASSERT(ldq >= HD && ldk >= HD && ldv >= HD && dropout_p >= 0.0f && dropout_p < 1.0f);
     SS_ASSERT(dropout_p == 0.0f || (att_drop && drop_mask && rng));
-    base.state = dropout_p > 0.0f ? ss_rng_u64(rng) | 1u : 1u; /* one draw per call */
+    seed = dropout_p > 0.0f ? ss_rng_u64(rng) : 0u; /* one draw per call */
     SS__OMP(parallel for schedule(static))
     for (bh = 0; bh < B * H; bh++) {
         const int b = bh / H, h = bh % H;
@@ -3312,11 +3477,20 @@ SS_API void ss_attention_forward(float *out, float *att, float *att_drop, unsign
         /* scores: a = scale * q k^T */
         ss_gemm(0, 1, T, T, Dh, scale, qb, ldq, kb, ldk, 0.0f, a, T);
         for (i = 0; i < T; i++) ss__masked_softmax_row(a + (size_t)i * T, T, causal ? i + 1 : T, km);
-        if (dropout_p > 0.0f) {
-            ss_rng r = ss_rng_split(&base, (uint64_t)bh);
-            ss__dropout_apply(att_drop + (size_t)bh * T * T, drop_mask + (size_t)bh * T * T, a,
-                              dropout_p, &r, (size_t)T * T);
-            pv = att_drop + (size_t)bh * T * T;
+        if (dropout_p > 0.0f) { /* the keep decisions of the tiled core, kept as a mask */
+            float *ad = att_drop + (size_t)bh * T * T;
+            unsigned char *dm = drop_mask + (size_t)bh * T * T;
+            int j;
+            for (i = 0; i < T; i++) {
+                const size_t e = (size_t)i * T;
+                ss__drop_factors(ad + e, ss__drop_row_key(seed, (uint64_t)bh * T + i), 0, T,
+                                 dropout_p, keep_scale);
+                for (j = 0; j < T; j++) {
+                    dm[e + j] = ad[e + j] != 0.0f;
+                    ad[e + j] *= a[e + j];
+                }
+            }
+            pv = ad;
         }
         /* out (T,Dh) rows of stride H*Dh = probabilities (T,T) @ v (T,Dh) */
         ss_gemm(0, 0, T, Dh, T, 1.0f, pv, T, vb, ldv, 0.0f, out + (size_t)b * T * HD + (size_t)h * Dh,
@@ -3369,28 +3543,217 @@ SS_API void ss_attention_backward(float *dq, float *dk, float *dv, float *datt, 
     }
 }
 
+// >>attention tiled -------------------------------------------------------------------------------
+
+#define SS__ATT_BQ 64  /* query rows per tile of the tiled core */
+#define SS__ATT_BK 128 /* keys per tile: a (64,128) score block is 32 KiB, in L1/L2 */
+
+/* One (query tile, key tile) block of scores, masked: s[r*SS__ATT_BK + j] = scale q_i . k_j for
+   query i = i0 + r and key j0 + j, or -inf where the key is hidden (padding, or after i when
+   causal). */
+SS_PRIVATE void ss__att_tile_scores(float *s, const float *qb, int ldq, const float *kb, int ldk,
+                                    const int *km, int causal, float scale, int i0, int nq, int j0,
+                                    int nk, int Dh) {
+    int r, j;
+    ss_gemm(0, 1, nq, nk, Dh, scale, qb + (size_t)i0 * ldq, ldq, kb + (size_t)j0 * ldk, ldk, 0.0f,
+            s, SS__ATT_BK);
+    for (r = 0; r < nq; r++) {
+        float *row = s + (size_t)r * SS__ATT_BK;
+        const int vis = causal ? i0 + r + 1 - j0 : nk; /* keys [0, vis) of the tile may be seen */
+        for (j = vis < 0 ? 0 : vis; j < nk; j++) row[j] = -INFINITY;
+        if (km)
+            for (j = 0; j < nk; j++)
+                if (!km[j0 + j]) row[j] = -INFINITY;
+    }
+}
+
+SS_API void ss_attention_tiled_forward(float *out, float *lse, uint64_t *drop_seed, const float *q,
+                                       const float *k, const float *v, const int *key_mask,
+                                       int causal, float dropout_p, ss_rng *rng, int B, int T, int H,
+                                       int Dh, int ldq, int ldk, int ldv) {
+    const int HD = H * Dh;
+    const float scale = 1.0f / SS_SQRTF((float)Dh), keep_scale = 1.0f / (1.0f - dropout_p);
+    uint64_t seed;
+    int bh;
+    SS_ASSERT(out && lse && drop_seed && q && k && v && B > 0 && T > 0 && H > 0);
+    SS_ASSERT(Dh > 0 && Dh <= SS_ATT_TILED_DH_MAX && ldq >= HD && ldk >= HD && ldv >= HD);
+    SS_ASSERT(dropout_p >= 0.0f && dropout_p < 1.0f && (dropout_p == 0.0f || rng));
+    seed = dropout_p > 0.0f ? ss_rng_u64(rng) : 0u; /* one draw per call, as the full core */
+    *drop_seed = seed;
+    SS__OMP(parallel for schedule(dynamic, 1))
+    for (bh = 0; bh < B * H; bh++) {
+        const int b = bh / H, h = bh % H;
+        const float *qb = q + (size_t)b * T * ldq + (size_t)h * Dh;
+        const float *kb = k + (size_t)b * T * ldk + (size_t)h * Dh;
+        const float *vb = v + (size_t)b * T * ldv + (size_t)h * Dh;
+        const int *km = key_mask ? key_mask + (size_t)b * T : NULL;
+        float s[SS__ATT_BQ * SS__ATT_BK], acc[SS__ATT_BQ * SS_ATT_TILED_DH_MAX], m[SS__ATT_BQ];
+        double l[SS__ATT_BQ];
+        int i0, j0, r, j, c;
+        for (i0 = 0; i0 < T; i0 += SS__ATT_BQ) {
+            const int nq = T - i0 < SS__ATT_BQ ? T - i0 : SS__ATT_BQ;
+            const int kend = causal ? i0 + nq : T; /* keys after the tile's last query: unseen */
+            for (r = 0; r < nq; r++) m[r] = -INFINITY, l[r] = 0.0;
+            SS_MEMSET(acc, 0, (size_t)nq * Dh * sizeof(float));
+            for (j0 = 0; j0 < kend; j0 += SS__ATT_BK) {
+                const int nk = kend - j0 < SS__ATT_BK ? kend - j0 : SS__ATT_BK;
+                ss__att_tile_scores(s, qb, ldq, kb, ldk, km, causal, scale, i0, nq, j0, nk, Dh);
+                /* online softmax (Milakov & Gimelshein 2018): the running max m and sum l of
+                   each row are rescaled when a tile raises the max, and so is acc = sum p v */
+                for (r = 0; r < nq; r++) {
+                    float *row = s + (size_t)r * SS__ATT_BK, mt = m[r], alpha, f[SS__ATT_BK];
+                    double sum;
+                    for (j = 0; j < nk; j++)
+                        if (row[j] > mt) mt = row[j];
+                    if (mt == -INFINITY) { /* nothing visible yet: p = 0, acc stays 0 */
+                        SS_MEMSET(row, 0, (size_t)nk * sizeof(float));
+                        continue;
+                    }
+                    alpha = SS_EXPF(m[r] - mt); /* exp(-inf) = 0 on the first visible tile */
+                    ss__exp_shift(row, row, mt, nk);
+                    sum = ss__sum_f(row, nk); /* the sum is taken before dropout */
+                    if (dropout_p > 0.0f) {
+                        ss__drop_factors(f, ss__drop_row_key(seed, (uint64_t)bh * T + i0 + r), j0,
+                                         nk, dropout_p, keep_scale);
+                        for (j = 0; j < nk; j++) row[j] *= f[j];
+                    }
+                    l[r] = l[r] * alpha + sum;
+                    m[r] = mt;
+                    if (alpha != 1.0f)
+                        for (c = 0; c < Dh; c++) acc[(size_t)r * Dh + c] *= alpha;
+                }
+                ss_gemm(0, 0, nq, Dh, nk, 1.0f, s, SS__ATT_BK, vb + (size_t)j0 * ldv, ldv, 1.0f,
+                        acc, Dh);
+            }
+            for (r = 0; r < nq; r++) { /* out = acc / l; lse = m + log l (+inf: no key seen) */
+                float *o = out + ((size_t)b * T + i0 + r) * HD + (size_t)h * Dh;
+                const float inv = l[r] > 0.0 ? (float)(1.0 / l[r]) : 0.0f;
+                for (c = 0; c < Dh; c++) o[c] = acc[(size_t)r * Dh + c] * inv;
+                lse[(size_t)bh * T + i0 + r] =
+                    l[r] > 0.0 ? m[r] + (float)SS_LOG(l[r]) : (float)INFINITY;
+            }
+        }
+    }
+}
+
+SS_API void ss_attention_tiled_backward(float *dq, float *dk, float *dv, const float *dout,
+                                        const float *out, const float *lse, uint64_t drop_seed,
+                                        const float *q, const float *k, const float *v,
+                                        const int *key_mask, int causal, float dropout_p, int B,
+                                        int T, int H, int Dh, int ldq, int ldk, int ldv) {
+    const int HD = H * Dh;
+    const float scale = 1.0f / SS_SQRTF((float)Dh), keep_scale = 1.0f / (1.0f - dropout_p);
+    int bh;
+    SS_ASSERT(dq && dk && dv && dout && out && lse && q && k && v && B > 0 && T > 0 && H > 0);
+    SS_ASSERT(Dh > 0 && Dh <= SS_ATT_TILED_DH_MAX && ldq >= HD && ldk >= HD && ldv >= HD);
+    SS_ASSERT(dropout_p >= 0.0f && dropout_p < 1.0f);
+    /* forward: S = scale q k^T; A = softmax(S) = exp(S - lse); A' = A * keep / (1-p);
+       out = A' v. Per tile, with Delta_i = sum_j A_ij dA_ij = sum_j A'_ij dA'_ij = dout_i . out_i:
+       dv += A'^T dout; dA' = dout v^T; dS = A * (dA' * keep / (1-p) - Delta); dq += scale dS k;
+       dk += scale dS^T q. Each (b, h) owns its slices of dq, dk, dv, so no two threads add into
+       the same value and the order of every sum is fixed. */
+    SS__OMP(parallel for schedule(dynamic, 1))
+    for (bh = 0; bh < B * H; bh++) {
+        const int b = bh / H, h = bh % H;
+        const size_t qo = (size_t)b * T * ldq + (size_t)h * Dh, ko = (size_t)b * T * ldk + (size_t)h * Dh;
+        const size_t vo = (size_t)b * T * ldv + (size_t)h * Dh, oo = (size_t)b * T * HD + (size_t)h * Dh;
+        const int *km = key_mask ? key_mask + (size_t)b * T : NULL;
+        float s[SS__ATT_BQ * SS__ATT_BK], pd[SS__ATT_BQ * SS__ATT_BK], dp[SS__ATT_BQ * SS__ATT_BK];
+        float delta[SS__ATT_BQ];
+        int i0, j0, r, j, c;
+        for (i0 = 0; i0 < T; i0 += SS__ATT_BQ) {
+            const int nq = T - i0 < SS__ATT_BQ ? T - i0 : SS__ATT_BQ;
+            const int kend = causal ? i0 + nq : T;
+            for (r = 0; r < nq; r++) {
+                const float *o = out + oo + (size_t)(i0 + r) * HD, *g = dout + oo + (size_t)(i0 + r) * HD;
+                double dot = 0.0;
+                for (c = 0; c < Dh; c++) dot += (double)g[c] * o[c];
+                delta[r] = (float)dot;
+            }
+            for (j0 = 0; j0 < kend; j0 += SS__ATT_BK) {
+                const int nk = kend - j0 < SS__ATT_BK ? kend - j0 : SS__ATT_BK;
+                const float *pv = dropout_p > 0.0f ? pd : s; /* A' (after dropout) */
+                ss__att_tile_scores(s, q + qo, ldq, k + ko, ldk, km, causal, scale, i0, nq, j0, nk,
+                                    Dh);
+                for (r = 0; r < nq; r++) { /* A = exp(S - lse): hidden keys and empty rows give 0 */
+                    float *row = s + (size_t)r * SS__ATT_BK;
+                    const float ls = lse[(size_t)bh * T + i0 + r];
+                    if (ls == INFINITY)
+                        SS_MEMSET(row, 0, (size_t)nk * sizeof(float));
+                    else
+                        ss__exp_shift(row, row, ls, nk);
+                    if (dropout_p > 0.0f) {
+                        float *prow = pd + (size_t)r * SS__ATT_BK;
+                        ss__drop_factors(prow, ss__drop_row_key(drop_seed, (uint64_t)bh * T + i0 + r),
+                                         j0, nk, dropout_p, keep_scale);
+                        for (j = 0; j < nk; j++) prow[j] *= row[j];
+                    }
+                }
+                ss_gemm(1, 0, nk, Dh, nq, 1.0f, pv, SS__ATT_BK, dout + oo + (size_t)i0 * HD, HD,
+                        1.0f, dv + vo + (size_t)j0 * ldv, ldv);
+                ss_gemm(0, 1, nq, nk, Dh, 1.0f, dout + oo + (size_t)i0 * HD, HD,
+                        v + vo + (size_t)j0 * ldv, ldv, 0.0f, dp, SS__ATT_BK);
+                for (r = 0; r < nq; r++) {
+                    const float *row = s + (size_t)r * SS__ATT_BK;
+                    float *drow = dp + (size_t)r * SS__ATT_BK;
+                    if (dropout_p > 0.0f) {
+                        const float *prow = pd + (size_t)r * SS__ATT_BK;
+                        for (j = 0; j < nk; j++) /* kept iff A' != 0 or A == 0 (then dS = 0) */
+                            drow[j] = row[j] * ((prow[j] != 0.0f ? drow[j] * keep_scale : 0.0f) - delta[r]);
+                    } else {
+                        for (j = 0; j < nk; j++) drow[j] = row[j] * (drow[j] - delta[r]);
+                    }
+                }
+                ss_gemm(0, 0, nq, Dh, nk, scale, dp, SS__ATT_BK, k + ko + (size_t)j0 * ldk, ldk, 1.0f,
+                        dq + qo + (size_t)i0 * ldq, ldq);
+                ss_gemm(1, 0, nk, Dh, nq, scale, dp, SS__ATT_BK, q + qo + (size_t)i0 * ldq, ldq, 1.0f,
+                        dk + ko + (size_t)j0 * ldk, ldk);
+            }
+        }
+    }
+}
+
 // >>swiglu ----------------------------------------------------------------------------------------
 
+#define SS__SWIGLU_CHUNK 512 /* values per task; their e^-a fit in a stack buffer */
+
 SS_API void ss_swiglu_forward(float *out, const float *a, const float *g, size_t N) {
-    long i, n = (long)N;
+    long c, nc = (long)((N + SS__SWIGLU_CHUNK - 1) / SS__SWIGLU_CHUNK);
     SS_ASSERT(out && a && g);
     SS__OMP(parallel for schedule(static))
-    for (i = 0; i < n; i++) {
-        float sig = 1.0f / (1.0f + SS_EXPF(-a[i]));
-        out[i] = a[i] * sig * g[i];
+    for (c = 0; c < nc; c++) {
+        const size_t i0 = (size_t)c * SS__SWIGLU_CHUNK;
+        const int n = (int)(N - i0 < SS__SWIGLU_CHUNK ? N - i0 : SS__SWIGLU_CHUNK);
+        float e[SS__SWIGLU_CHUNK];
+        int j;
+        for (j = 0; j < n; j++) e[j] = -a[i0 + j];
+        ss__exp_shift(e, e, 0.0f, n);
+        for (j = 0; j < n; j++) { /* silu(a) g = a sig(a) g, sig(a) = 1 / (1 + e^-a) */
+            const float sig = 1.0f / (1.0f + e[j]);
+            out[i0 + j] = a[i0 + j] * sig * g[i0 + j];
+        }
     }
 }
 
 SS_API void ss_swiglu_backward(float *da, float *dg, const float *dout, const float *a,
                                const float *g, size_t N) {
-    long i, n = (long)N;
+    long c, nc = (long)((N + SS__SWIGLU_CHUNK - 1) / SS__SWIGLU_CHUNK);
     SS_ASSERT(da && dg && dout && a && g);
     /* forward: out = a sig(a) g;  d/da [a sig(a)] = sig(a) (1 + a (1 - sig(a))) */
     SS__OMP(parallel for schedule(static))
-    for (i = 0; i < n; i++) {
-        float sig = 1.0f / (1.0f + SS_EXPF(-a[i]));
-        da[i] += dout[i] * g[i] * sig * (1.0f + a[i] * (1.0f - sig));
-        dg[i] += dout[i] * a[i] * sig;
+    for (c = 0; c < nc; c++) {
+        const size_t i0 = (size_t)c * SS__SWIGLU_CHUNK;
+        const int n = (int)(N - i0 < SS__SWIGLU_CHUNK ? N - i0 : SS__SWIGLU_CHUNK);
+        float e[SS__SWIGLU_CHUNK];
+        int j;
+        for (j = 0; j < n; j++) e[j] = -a[i0 + j];
+        ss__exp_shift(e, e, 0.0f, n);
+        for (j = 0; j < n; j++) {
+            const size_t i = i0 + (size_t)j;
+            const float sig = 1.0f / (1.0f + e[j]);
+            da[i] += dout[i] * g[i] * sig * (1.0f + a[i] * (1.0f - sig));
+            dg[i] += dout[i] * a[i] * sig;
+        }
     }
 }
 
@@ -3460,10 +3823,8 @@ SS_API void ss_crossentropy_forward(ss_ce_stats *stats, float *losses, float *pr
                 argmax = j;
             }
         xt = x[t]; /* read before p overwrites x when probs aliases logits */
-        for (j = 0; j < V; j++) {
-            p[j] = SS_EXPF(x[j] - max); /* subtract the max: exp never overflows */
-            sum += p[j];
-        }
+        ss__exp_shift(p, x, max, V); /* subtract the max: exp never overflows; p may be x */
+        sum = ss__sum_f(p, V);
         inv = (float)(1.0 / sum);
         for (j = 0; j < V; j++) p[j] *= inv;
         /* -log softmax_t = log(sum exp(x - max)) - (x_t - max), in double */
@@ -3505,6 +3866,37 @@ SS_PRIVATE void ss__zero(float *p, size_t n) {
     if (p && n) SS_MEMSET(p, 0, n * sizeof(float));
 }
 
+/* The attention core of every variant: the full one when acts->att is set, else the tiled one
+   (linear memory in T). v has rows of stride ldv. */
+SS_PRIVATE void ss__attn_core_forward(ss_attn_acts *acts, const float *v, int ldv,
+                                      const int *key_mask, ss_rng *rng, const ss_attn_dims *d) {
+    const int HD = d->H * d->Dh;
+    acts->key_mask = key_mask;
+    if (acts->att)
+        ss_attention_forward(acts->ctx, acts->att, acts->att_drop, acts->drop_mask, acts->q_rot,
+                             acts->k_rot, v, key_mask, d->causal, d->dropout_p, rng, d->B, d->T,
+                             d->H, d->Dh, HD, HD, ldv);
+    else
+        ss_attention_tiled_forward(acts->ctx, acts->lse, &acts->drop_seed, acts->q_rot,
+                                   acts->k_rot, v, key_mask, d->causal, d->dropout_p, rng, d->B,
+                                   d->T, d->H, d->Dh, HD, HD, ldv);
+}
+
+/* Its backward: grads->dq_rot, grads->dk_rot and dv (stride ldv) += from grads->dctx. */
+SS_PRIVATE void ss__attn_core_backward(ss_attn_grads *grads, float *dv, const ss_attn_acts *acts,
+                                       const float *v, int ldv, const ss_attn_dims *d) {
+    const int HD = d->H * d->Dh;
+    if (acts->att)
+        ss_attention_backward(grads->dq_rot, grads->dk_rot, dv, grads->datt, grads->dctx,
+                              acts->q_rot, acts->k_rot, v, acts->att, acts->att_drop,
+                              acts->drop_mask, d->dropout_p, d->B, d->T, d->H, d->Dh, HD, HD, ldv);
+    else
+        ss_attention_tiled_backward(grads->dq_rot, grads->dk_rot, dv, grads->dctx, acts->ctx,
+                                    acts->lse, acts->drop_seed, acts->q_rot, acts->k_rot, v,
+                                    acts->key_mask, d->causal, d->dropout_p, d->B, d->T, d->H,
+                                    d->Dh, HD, HD, ldv);
+}
+
 // >>mha -------------------------------------------------------------------------------------------
 
 SS_API void ss_mha_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
@@ -3520,9 +3912,7 @@ SS_API void ss_mha_forward(float *out, ss_attn_acts *acts, const float *inp, con
     ss_rope_forward(acts->k_rot, acts->qkv + HD, 3 * HD, cos_t, sin_t, d->B, d->T, d->H, d->Dh,
                     d->Dr, d->P);
     /* the shared core; v is read in place, also with stride 3*H*Dh */
-    ss_attention_forward(acts->ctx, acts->att, acts->att_drop, acts->drop_mask, acts->q_rot,
-                         acts->k_rot, acts->qkv + 2 * HD, key_mask, d->causal, d->dropout_p, rng,
-                         d->B, d->T, d->H, d->Dh, HD, HD, 3 * HD);
+    ss__attn_core_forward(acts, acts->qkv + 2 * HD, 3 * HD, key_mask, rng, d);
     ss_linear_forward(out, acts->ctx, w->o_proj_weight, w->o_proj_bias, BT, HD, d->D);
 }
 
@@ -3540,10 +3930,7 @@ SS_API void ss_mha_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *gra
     ss__zero(grads->dctx, (size_t)BT * HD);
     ss_linear_backward(grads->dctx, dw->o_proj_weight, dw->o_proj_bias, dout, acts->ctx,
                        w->o_proj_weight, BT, HD, d->D);
-    ss_attention_backward(grads->dq_rot, grads->dk_rot, grads->dqkv + 2 * HD, grads->datt,
-                          grads->dctx, acts->q_rot, acts->k_rot, acts->qkv + 2 * HD, acts->att,
-                          acts->att_drop, acts->drop_mask, d->dropout_p, d->B, d->T, d->H, d->Dh,
-                          HD, HD, 3 * HD);
+    ss__attn_core_backward(grads, grads->dqkv + 2 * HD, acts, acts->qkv + 2 * HD, 3 * HD, d);
     ss_rope_backward(grads->dqkv + HD, 3 * HD, grads->dk_rot, cos_t, sin_t, d->B, d->T, d->H,
                      d->Dh, d->Dr, d->P);
     ss_rope_backward(grads->dqkv, 3 * HD, grads->dq_rot, cos_t, sin_t, d->B, d->T, d->H, d->Dh,
@@ -3579,9 +3966,7 @@ SS_PRIVATE void ss__mla_context_forward(ss_attn_acts *acts, const float *inp, co
     ss_rope_forward(acts->q_rot, acts->q, HD, cos_t, sin_t, d->B, d->T, d->H, d->Dh, d->Dr, d->P);
     ss_rope_forward(acts->k_rot, acts->kv, 2 * HD, cos_t, sin_t, d->B, d->T, d->H, d->Dh, d->Dr,
                     d->P);
-    ss_attention_forward(acts->ctx, acts->att, acts->att_drop, acts->drop_mask, acts->q_rot,
-                         acts->k_rot, acts->kv + HD, key_mask, d->causal, d->dropout_p, rng, d->B,
-                         d->T, d->H, d->Dh, HD, HD, 2 * HD);
+    ss__attn_core_forward(acts, acts->kv + HD, 2 * HD, key_mask, rng, d);
 }
 
 /* Backward of ss__mla_context_forward, from grads->dctx (already complete) to dinp. */
@@ -3591,9 +3976,7 @@ SS_PRIVATE void ss__mla_context_backward(float *dinp, ss_attn_weights *dw, ss_at
                                          const float *sin_t, const ss_attn_dims *d) {
     const int BT = d->B * d->T, HD = d->H * d->Dh, D = d->D, Cq = d->Cq, Ckv = d->Ckv;
     float *dbias = dw->qkv_a_proj_bias;
-    ss_attention_backward(grads->dq_rot, grads->dk_rot, grads->dkv + HD, grads->datt, grads->dctx,
-                          acts->q_rot, acts->k_rot, acts->kv + HD, acts->att, acts->att_drop,
-                          acts->drop_mask, d->dropout_p, d->B, d->T, d->H, d->Dh, HD, HD, 2 * HD);
+    ss__attn_core_backward(grads, grads->dkv + HD, acts, acts->kv + HD, 2 * HD, d);
     ss_rope_backward(grads->dkv, 2 * HD, grads->dk_rot, cos_t, sin_t, d->B, d->T, d->H, d->Dh,
                      d->Dr, d->P);
     ss_rope_backward(grads->dq, HD, grads->dq_rot, cos_t, sin_t, d->B, d->T, d->H, d->Dh, d->Dr,
@@ -4056,7 +4439,6 @@ SS_PRIVATE void ss__model_layout(ss_model *m, ss__carver *cv, ss__carver *cv_gra
     const size_t Rv = c->vocab_subspace ? (size_t)c->vocab_rank : 0;
     const size_t chunk = BT < SS_LM_CHUNK ? BT : SS_LM_CHUNK;
     const int L = c->num_hidden_layers, lm = m->head != SS_HEAD_CLASSIFIER;
-    const int dropout = c->attention_dropout_prob > 0.0;
     ss_model_acts *a = &m->acts;
     ss_model_grads *g = &m->grads;
     int l, any_mha = 0, any_mla = 0, any_mlao = 0, any_decomposed = 0;
@@ -4075,6 +4457,7 @@ SS_PRIVATE void ss__model_layout(ss_model *m, ss__carver *cv, ss__carver *cv_gra
 
     /* activations, in forward order */
     a->ids = (int *)ss__carve(cv, BT, 1, sizeof(int));
+    a->key_mask = (int *)ss__carve(cv, BT, 1, sizeof(int));
     a->targets = (int *)ss__carve(cv, lm ? BT : B, 1, sizeof(int));
     a->labels = lm ? NULL : SS__CARVE_F(cv, B, 1);
     a->emb_r = SS__CARVE_F(cv, BT, Rv);
@@ -4107,11 +4490,7 @@ SS_PRIVATE void ss__model_layout(ss_model *m, ss__carver *cv, ss__carver *cv_gra
         }
         at->q_rot = SS__CARVE_F(cv, BT, HD);
         at->k_rot = SS__CARVE_F(cv, BT, HD);
-        at->att = SS__CARVE_F(cv, B * H, T * T);
-        if (dropout) {
-            at->att_drop = SS__CARVE_F(cv, B * H, T * T);
-            at->drop_mask = (unsigned char *)ss__carve(cv, B * H, T * T, 1);
-        }
+        at->lse = SS__CARVE_F(cv, B * H, T); /* the tiled core: no (T,T) matrix is kept */
         at->ctx = SS__CARVE_F(cv, BT, HD);
         if (kind == SS_ATTN_MLA_O) at->o_lat = SS__CARVE_F(cv, BT, Co);
         la->mid = SS__CARVE_F(cv, BT, D);
@@ -4166,7 +4545,6 @@ SS_PRIVATE void ss__model_layout(ss_model *m, ss__carver *cv, ss__carver *cv_gra
     }
     g->attn.dq_rot = SS__CARVE_F(cv_grad, BT, HD);
     g->attn.dk_rot = SS__CARVE_F(cv_grad, BT, HD);
-    g->attn.datt = SS__CARVE_F(cv_grad, B * H, T * T);
     g->attn.dctx = SS__CARVE_F(cv_grad, BT, HD);
     if (any_mlao) g->attn.do_lat = SS__CARVE_F(cv_grad, BT, Co);
     if (any_decomposed) {
@@ -4218,6 +4596,9 @@ SS_PRIVATE ss_result ss__model_setup(ss_model *m, const ss_config *cfg, ss_head 
     if ((long long)max_B * max_T > INT_MAX)
         return ss__fail(SS_ERR_OVERFLOW, "model: max_B * max_T = %lld rows: too many",
                         (long long)max_B * max_T);
+    if (cfg->head_dim > SS_ATT_TILED_DH_MAX)
+        return ss__fail(SS_ERR_INVALID, "config: head_dim = %d: the model's attention core takes "
+                        "at most %d", cfg->head_dim, SS_ATT_TILED_DH_MAX);
     m->config = *cfg;
     m->head = head;
     m->max_B = max_B;
@@ -4541,6 +4922,7 @@ SS_API void ss_model_forward(ss_model *model, ss_model_stats *stats, const int *
     const int has_targets = lm || c->num_labels >= 2 ? targets != NULL : labels != NULL;
     const float eps = (float)c->rms_norm_eps;
     const ss_attn_dims dims = ss__model_attn_dims(m, B, T, training);
+    const int *kmask = key_mask ? a->key_mask : NULL; /* the model's copy, alive until backward */
     ss_model_stats st;
     int l;
     SS_ASSERT(m->memory && ids && B >= 1 && T >= 1 && B <= m->max_B && T <= m->max_T);
@@ -4551,6 +4933,8 @@ SS_API void ss_model_forward(ss_model *model, ss_model_stats *stats, const int *
     a->has_targets = has_targets;
     a->kept = 0;
     SS_MEMCPY(a->ids, ids, (size_t)BT * sizeof(int));
+    a->has_key_mask = key_mask != NULL;
+    if (key_mask) SS_MEMCPY(a->key_mask, key_mask, (size_t)BT * sizeof(int));
     if (targets && (lm || c->num_labels >= 2))
         SS_MEMCPY(a->targets, targets, (size_t)(lm ? BT : B) * sizeof(int));
     if (labels && !lm && c->num_labels == 1)
@@ -4572,15 +4956,15 @@ SS_API void ss_model_forward(ss_model *model, ss_model_stats *stats, const int *
                            eps);
         switch (ss_config_attn_kind(c, l)) {
         case SS_ATTN_MHA:
-            ss_mha_forward(a->branch, &l_a->attn, l_a->ln1, key_mask, &m->rng, &l_w->self_attn,
+            ss_mha_forward(a->branch, &l_a->attn, l_a->ln1, kmask, &m->rng, &l_w->self_attn,
                            m->rope_cos, m->rope_sin, &dims);
             break;
         case SS_ATTN_MLA:
-            ss_mla_forward(a->branch, &l_a->attn, l_a->ln1, key_mask, &m->rng, &l_w->self_attn,
+            ss_mla_forward(a->branch, &l_a->attn, l_a->ln1, kmask, &m->rng, &l_w->self_attn,
                            m->rope_cos, m->rope_sin, &dims);
             break;
         case SS_ATTN_MLA_O:
-            ss_mlao_forward(a->branch, &l_a->attn, l_a->ln1, key_mask, &m->rng, &l_w->self_attn,
+            ss_mlao_forward(a->branch, &l_a->attn, l_a->ln1, kmask, &m->rng, &l_w->self_attn,
                             m->rope_cos, m->rope_sin, &dims);
             break;
         }

@@ -39,7 +39,9 @@ static float dout_scale = 1.0f; /* 1.01 under --mutate */
 #define ACCUM_ATOL 1e-5
 #define ACCUM_RTOL 1e-5
 #define DROP_P 0.25f
-#define TMAX 64
+#define TMAX 160 /* longest T of the double reference */
+#define TILED_ATOL 2e-6 /* tiled core against the full one (another summation order) */
+#define TILED_RTOL 2e-5
 
 /* The dout handed to backward: w, times 1.01 under --mutate. */
 static float *make_dout(const float *w, size_t n) {
@@ -237,6 +239,81 @@ static void check_masking(const char *tag, const att_layout *L, const float *att
     }
 }
 
+/* log sum_j exp(S_ij) over the visible keys, in double (+inf for a row with none): the lse the
+   tiled core keeps. lse (B,H,T). */
+static void ref_lse(float *lse, const float *q, const float *k, const int *key_mask, int causal,
+                    const att_layout *L) {
+    const int B = L->B, T = L->T, H = L->H, Dh = L->Dh;
+    int b, h, i, j, d;
+    for (b = 0; b < B; b++)
+        for (h = 0; h < H; h++)
+            for (i = 0; i < T; i++) {
+                double s[TMAX], mx = -HUGE_VAL, sum = 0.0;
+                const float *qi = q + ((size_t)b * T + i) * L->ldq + (size_t)h * Dh;
+                for (j = 0; j < T; j++) {
+                    const float *kj = k + ((size_t)b * T + j) * L->ldk + (size_t)h * Dh;
+                    double dot = 0.0;
+                    for (d = 0; d < Dh; d++) dot += (double)qi[d] * kj[d];
+                    s[j] = dot / sqrt((double)Dh);
+                    if (visible(key_mask, causal, b, i, j, T) && s[j] > mx) mx = s[j];
+                }
+                for (j = 0; j < T; j++)
+                    if (visible(key_mask, causal, b, i, j, T)) sum += exp(s[j] - mx);
+                lse[((size_t)b * H + h) * T + i] = sum > 0.0 ? (float)(mx + log(sum)) : INFINITY;
+            }
+}
+
+/* The tiled core's forward with a fresh rng seeded `seed` (the same draw the full core makes),
+   then its backward from zero gradients into dqb and dkvb. */
+static void tiled_run(float *out, float *lse, float *dqb, float *dkvb, const float *dout,
+                      const float *qb, const float *kvb, const int *key_mask, int causal, float p,
+                      uint64_t seed, const att_layout *L) {
+    const float *q = qb, *k = kvb + L->koff, *v = kvb + L->voff;
+    uint64_t drop_seed = 0;
+    ss_rng drng;
+    ss_rng_seed(&drng, seed);
+    ss_attention_tiled_forward(out, lse, &drop_seed, q, k, v, key_mask, causal, p, &drng, L->B,
+                               L->T, L->H, L->Dh, L->ldq, L->ldk, L->ldv);
+    memset(dqb, 0, sizeof(float) * L->nq), memset(dkvb, 0, sizeof(float) * L->nkv);
+    ss_attention_tiled_backward(dqb, dkvb + L->koff, dkvb + L->voff, dout, out, lse, drop_seed, q, k,
+                                v, key_mask, causal, p, L->B, L->T, L->H, L->Dh, L->ldq, L->ldk,
+                                L->ldv);
+}
+
+/* lse against the reference; a +inf (no visible key) must meet a +inf, and then counts as 0. */
+static void check_lse(const char *name, const float *got, const float *want, size_t n) {
+    float *g = test_alloc(n), *w = test_alloc(n);
+    size_t i;
+    for (i = 0; i < n; i++) {
+        const int both = got[i] == INFINITY && want[i] == INFINITY;
+        g[i] = both ? 0.0f : got[i], w[i] = both ? 0.0f : want[i];
+    }
+    check_tensor(name, g, w, n, FWD_ATOL, FWD_RTOL);
+    free(g), free(w);
+}
+
+/* Rows with no visible key: lse +inf and a zero output in the tiled core too. */
+static void check_tiled_empty(const char *tag, const att_layout *L, const float *lse,
+                              const float *out, const int *key_mask, int causal) {
+    int b, h, i, j, d, ok = 1, empty = 0;
+    char name[256];
+    for (b = 0; b < L->B; b++)
+        for (i = 0; i < L->T; i++) {
+            int any = 0;
+            for (j = 0; j < L->T; j++) any |= visible(key_mask, causal, b, i, j, L->T);
+            if (any) continue;
+            empty++;
+            for (h = 0; h < L->H; h++) {
+                const float *o = out + ((size_t)b * L->T + i) * L->HD + (size_t)h * L->Dh;
+                ok &= lse[((size_t)b * L->H + h) * L->T + i] == INFINITY;
+                for (d = 0; d < L->Dh; d++) ok &= o[d] == 0.0f;
+            }
+        }
+    if (!empty) return;
+    snprintf(name, sizeof name, "%s %d rows with no visible key: lse +inf, zero out", tag, empty);
+    test_true(ok, name);
+}
+
 /* ---- the tiny cases: forward, masking, finite differences -------------------------------- */
 
 enum { TB = 2, TT = 5, TH = 2, TDh = 6 };
@@ -265,6 +342,9 @@ static void attention_case(ss_rng *rng, const att_case *cs, uint64_t seed) {
     double *rout = (double *)calloc(L.nout, sizeof(double));
     double *ratt = (double *)calloc(L.natt, sizeof(double));
     unsigned char *drop_mask = (unsigned char *)calloc(L.natt, 1);
+    float *t_out = test_alloc(L.nout), *t_lse = test_alloc((size_t)L.B * L.H * L.T);
+    float *r_lse = test_alloc((size_t)L.B * L.H * L.T), *t_dq = test_alloc(L.nq);
+    float *t_dkv = test_alloc(L.nkv);
     const float *q = qb, *k = kvb + L.koff, *v = kvb + L.voff;
     char tag[96], name[256];
     ss_rng drng;
@@ -299,6 +379,17 @@ static void attention_case(ss_rng *rng, const att_case *cs, uint64_t seed) {
     fd_numeric(nkv, kvb, L.nkv, att_objective, &c);
     snprintf(tag, sizeof tag, "attention %s p=0", cs->name);
     check_grads(tag, &L, dqb, dkvb, nq, nkv, FD_ATOL, FD_RTOL);
+    /* the tiled core: same output, its own lse, and the same differences */
+    tiled_run(t_out, t_lse, t_dq, t_dkv, dout, qb, kvb, cs->key_mask, cs->causal, 0.0f, 1, &L);
+    snprintf(tag, sizeof tag, "attention tiled %s p=0", cs->name);
+    snprintf(name, sizeof name, "%s out vs full core", tag);
+    check_tensor(name, t_out, out, L.nout, TILED_ATOL, TILED_RTOL);
+    ref_lse(r_lse, q, k, cs->key_mask, cs->causal, &L);
+    snprintf(name, sizeof name, "%s lse vs double", tag);
+    check_lse(name, t_lse, r_lse, (size_t)L.B * L.H * L.T);
+    check_tiled_empty(tag, &L, t_lse, t_out, cs->key_mask, cs->causal);
+    check_grads(tag, &L, t_dq, t_dkv, nq, nkv, FD_ATOL, FD_RTOL);
+    snprintf(tag, sizeof tag, "attention %s p=0", cs->name);
     if (cs->library_fd) {
         c.use_ref = 0;
         fd_numeric(nq, qb, L.nq, att_objective, &c);
@@ -329,10 +420,17 @@ static void attention_case(ss_rng *rng, const att_case *cs, uint64_t seed) {
     fd_numeric(nq, qb, L.nq, att_objective, &c);
     fd_numeric(nkv, kvb, L.nkv, att_objective, &c);
     check_grads(tag, &L, dqb, dkvb, nq, nkv, FD_ATOL, FD_RTOL);
+    /* the tiled core with the same rng state decides the same keeps: same out, same gradients */
+    tiled_run(t_out, t_lse, t_dq, t_dkv, dout, qb, kvb, cs->key_mask, cs->causal, DROP_P, seed, &L);
+    snprintf(tag, sizeof tag, "attention tiled %s p=0.25", cs->name);
+    snprintf(name, sizeof name, "%s out vs full core (same keeps)", tag);
+    check_tensor(name, t_out, out, L.nout, TILED_ATOL, TILED_RTOL);
+    check_grads(tag, &L, t_dq, t_dkv, nq, nkv, FD_ATOL, FD_RTOL);
 
     free(qb), free(kvb), free(w), free(dout), free(out), free(att), free(att_drop), free(datt);
     free(want), free(sc_out), free(sc_att), free(dqb), free(dkvb), free(nq), free(nkv);
-    free(rout), free(ratt), free(drop_mask);
+    free(rout), free(ratt), free(drop_mask), free(t_out), free(t_lse), free(r_lse), free(t_dq);
+    free(t_dkv);
 }
 
 /* Two backward calls from nonzero gradients add twice; datt is scratch (NaN there is harmless). */
@@ -565,6 +663,151 @@ static void test_large(ss_rng *rng) {
     }
 }
 
+/* ---- the tiled core across tiles ---------------------------------------------------------
+   T = 150 spans three query tiles and two key tiles (64 and 128 wide), so the online softmax
+   rescales, causal rows end inside a tile and padding crosses tile edges. Against the full core
+   (forward and backward, same keeps), lse against double, sampled differences of the double
+   reference with the full core's mask, two backward calls add twice, NaN-filled outputs are all
+   written, and 4 threads give the bits of 1. Then T = 1100 (nine query tiles) against the full
+   core. */
+static void test_tiled_tiles(ss_rng *rng) {
+    enum { B = 2, T = 150, H = 2, Dh = 5, NS = 20 };
+    static const char *names[4] = {"nomask", "keymask p=0.25", "causal_keymask strided",
+                                   "causal_keymask strided p=0.25"};
+    int km[B * T], t, cs;
+    for (t = 0; t < B * T; t++) km[t] = 1;
+    km[3] = km[64] = km[127] = km[128] = 0;      /* batch 0: pads at tile edges */
+    for (t = T + 100; t < 2 * T; t++) km[t] = 0; /* batch 1: a tail across the key-tile edge */
+    for (cs = 0; cs < 4; cs++) {
+        const att_layout L = make_layout(B, T, H, Dh, cs >= 2);
+        const int *key_mask = cs == 0 ? NULL : km;
+        const int causal = cs >= 2;
+        const float p = cs % 2 ? DROP_P : 0.0f;
+        const size_t nl = (size_t)B * H * T;
+        float *qb = test_alloc(L.nq), *kvb = test_alloc(L.nkv), *w = test_alloc(L.nout), *dout;
+        float *out = test_alloc(L.nout), *att = test_alloc(L.natt), *att_drop = test_alloc(L.natt);
+        float *datt = test_alloc(L.natt), *dqb = test_alloc(L.nq), *dkvb = test_alloc(L.nkv);
+        float *t_out = test_alloc(L.nout), *t_lse = test_alloc(nl), *r_lse = test_alloc(nl);
+        float *t_dq = test_alloc(L.nq), *t_dkv = test_alloc(L.nkv), *u_dq = test_alloc(L.nq);
+        float *u_dkv = test_alloc(L.nkv), *u_out = test_alloc(L.nout), *u_lse = test_alloc(nl);
+        float *fo = test_alloc(L.nout), *fa = test_alloc(L.natt), ga[2 * NS], gn[2 * NS];
+        double *rout = (double *)calloc(L.nout, sizeof(double));
+        double *ratt = (double *)calloc(L.natt, sizeof(double));
+        unsigned char *mask = (unsigned char *)calloc(L.natt, 1);
+        const float *q = qb, *k = kvb + L.koff, *v = kvb + L.voff;
+        uint64_t drop_seed = 0;
+        char tag[96], name[256];
+        ss_rng drng;
+        att_ctx c;
+        size_t i;
+        int s, n;
+        if (!rout || !ratt || !mask) exit(2);
+        test_fill(qb, L.nq, rng, -2.0f, 2.0f); /* wide scores: the running max moves */
+        test_fill(kvb, L.nkv, rng, -2.0f, 2.0f);
+        test_fill(w, L.nout, rng, -1.0f, 1.0f);
+        dout = make_dout(w, L.nout);
+        snprintf(tag, sizeof tag, "attention tiled T=150 %s", names[cs]);
+
+        ss_rng_seed(&drng, 77);
+        ss_attention_forward(out, att, att_drop, mask, q, k, v, key_mask, causal, p, &drng, B, T, H,
+                             Dh, L.ldq, L.ldk, L.ldv);
+        ss_attention_backward(dqb, dkvb + L.koff, dkvb + L.voff, datt, dout, q, k, v, att,
+                              att_drop, mask, p, B, T, H, Dh, L.ldq, L.ldk, L.ldv);
+        for (i = 0; i < L.nout; i++) t_out[i] = NAN;
+        for (i = 0; i < nl; i++) t_lse[i] = NAN;
+        tiled_run(t_out, t_lse, t_dq, t_dkv, dout, qb, kvb, key_mask, causal, p, 77, &L);
+        snprintf(name, sizeof name, "%s out vs full core", tag);
+        check_tensor(name, t_out, out, L.nout, TILED_ATOL, TILED_RTOL);
+        ref_lse(r_lse, q, k, key_mask, causal, &L);
+        snprintf(name, sizeof name, "%s lse vs double", tag);
+        check_lse(name, t_lse, r_lse, nl);
+        snprintf(name, sizeof name, "%s dq vs full core", tag);
+        check_tensor(name, t_dq, dqb, L.nq, TILED_ATOL, TILED_RTOL);
+        snprintf(name, sizeof name, "%s dk,dv vs full core", tag);
+        check_tensor(name, t_dkv, dkvb, L.nkv, TILED_ATOL, TILED_RTOL);
+
+        /* sampled central differences of the double reference, with the full core's mask */
+        ref_attention(rout, ratt, q, k, v, key_mask, causal, p > 0.0f ? mask : NULL, p, &L);
+        to_float(fo, rout, L.nout);
+        snprintf(name, sizeof name, "%s out vs double", tag);
+        check_tensor(name, t_out, fo, L.nout, FWD_ATOL, FWD_RTOL);
+        c.L = &L, c.qb = qb, c.kvb = kvb, c.key_mask = key_mask, c.causal = causal;
+        c.use_ref = 1, c.mask = p > 0.0f ? mask : NULL, c.p = p, c.w = w;
+        c.out = fo, c.att = fa, c.rout = rout, c.ratt = ratt;
+        for (s = 0; s < NS; s++) {
+            size_t r = (size_t)(ss_rng_u32(rng) % (uint32_t)(B * T));
+            size_t iq = r * L.ldq + ss_rng_u32(rng) % (uint32_t)L.HD;
+            size_t ikv = ss_rng_u32(rng) % (uint32_t)L.nkv;
+            ga[s] = t_dq[iq], ga[NS + s] = t_dkv[ikv];
+            fd_numeric(&gn[s], &qb[iq], 1, att_objective, &c);
+            fd_numeric(&gn[NS + s], &kvb[ikv], 1, att_objective, &c);
+        }
+        snprintf(name, sizeof name, "%s dq,dk,dv fd (%d sampled)", tag, 2 * NS);
+        check_tensor(name, ga, gn, 2 * NS, FD_ATOL, FD_RTOL);
+        print_margin(ga, gn, 2 * NS);
+
+        /* backward adds: twice from t_dq gives t_dq + 2 dq */
+        memcpy(u_dq, t_dq, sizeof(float) * L.nq), memcpy(u_dkv, t_dkv, sizeof(float) * L.nkv);
+        ss_rng_seed(&drng, 77);
+        ss_attention_tiled_forward(u_out, u_lse, &drop_seed, q, k, v, key_mask, causal, p, &drng, B,
+                                   T, H, Dh, L.ldq, L.ldk, L.ldv);
+        for (n = 0; n < 2; n++)
+            ss_attention_tiled_backward(u_dq, u_dkv + L.koff, u_dkv + L.voff, dout, u_out, u_lse,
+                                        drop_seed, q, k, v, key_mask, causal, p, B, T, H, Dh,
+                                        L.ldq, L.ldk, L.ldv);
+        for (i = 0; i < L.nq; i++) t_dq[i] *= 3.0f;
+        for (i = 0; i < L.nkv; i++) t_dkv[i] *= 3.0f;
+        snprintf(name, sizeof name, "%s dq: two backward calls add twice", tag);
+        check_tensor(name, u_dq, t_dq, L.nq, ACCUM_ATOL, ACCUM_RTOL);
+        snprintf(name, sizeof name, "%s dk,dv: two backward calls add twice", tag);
+        check_tensor(name, u_dkv, t_dkv, L.nkv, ACCUM_ATOL, ACCUM_RTOL);
+#ifdef _OPENMP
+        {
+            int saved = omp_get_max_threads();
+            omp_set_num_threads(1);
+            tiled_run(t_out, t_lse, t_dq, t_dkv, dout, qb, kvb, key_mask, causal, p, 77, &L);
+            omp_set_num_threads(4);
+            tiled_run(u_out, u_lse, u_dq, u_dkv, dout, qb, kvb, key_mask, causal, p, 77, &L);
+            omp_set_num_threads(saved);
+            snprintf(name, sizeof name, "%s 4 threads vs 1: bit-identical out, lse, grads", tag);
+            test_true(memcmp(t_out, u_out, sizeof(float) * L.nout) == 0 &&
+                          memcmp(t_lse, u_lse, sizeof(float) * nl) == 0 &&
+                          memcmp(t_dq, u_dq, sizeof(float) * L.nq) == 0 &&
+                          memcmp(t_dkv, u_dkv, sizeof(float) * L.nkv) == 0,
+                      name);
+        }
+#endif
+        free(qb), free(kvb), free(w), free(dout), free(out), free(att), free(att_drop), free(datt);
+        free(dqb), free(dkvb), free(t_out), free(t_lse), free(r_lse), free(t_dq), free(t_dkv);
+        free(u_dq), free(u_dkv), free(u_out), free(u_lse), free(fo), free(fa);
+        free(rout), free(ratt), free(mask);
+    }
+    { /* a long causal sequence: nine query tiles, the last one partial */
+        const att_layout L = make_layout(1, 1100, 1, 16, 0);
+        float *qb = test_alloc(L.nq), *kvb = test_alloc(L.nkv), *dout = test_alloc(L.nout);
+        float *out = test_alloc(L.nout), *att = test_alloc(L.natt), *datt = test_alloc(L.natt);
+        float *dqb = test_alloc(L.nq), *dkvb = test_alloc(L.nkv), *t_out = test_alloc(L.nout);
+        float *t_lse = test_alloc(L.T), *t_dq = test_alloc(L.nq), *t_dkv = test_alloc(L.nkv);
+        const float *q = qb, *k = kvb + L.koff, *v = kvb + L.voff;
+        test_fill(qb, L.nq, rng, -1.0f, 1.0f);
+        test_fill(kvb, L.nkv, rng, -1.0f, 1.0f);
+        test_fill(dout, L.nout, rng, -1.0f, 1.0f);
+        ss_attention_forward(out, att, NULL, NULL, q, k, v, NULL, 1, 0.0f, NULL, L.B, L.T, L.H,
+                             L.Dh, L.ldq, L.ldk, L.ldv);
+        ss_attention_backward(dqb, dkvb + L.koff, dkvb + L.voff, datt, dout, q, k, v, att, NULL,
+                              NULL, 0.0f, L.B, L.T, L.H, L.Dh, L.ldq, L.ldk, L.ldv);
+        tiled_run(t_out, t_lse, t_dq, t_dkv, dout, qb, kvb, NULL, 1, 0.0f, 1, &L);
+        check_tensor("attention tiled T=1100 causal out vs full core", t_out, out, L.nout,
+                     TILED_ATOL, TILED_RTOL);
+        check_tensor("attention tiled T=1100 causal dq vs full core", t_dq, dqb, L.nq, TILED_ATOL,
+                     TILED_RTOL);
+        check_tensor("attention tiled T=1100 causal dk,dv vs full core", t_dkv, dkvb, L.nkv,
+                     TILED_ATOL, TILED_RTOL);
+        free(qb), free(kvb), free(dout), free(out), free(att), free(datt), free(dqb), free(dkvb);
+        free(t_out), free(t_lse), free(t_dq), free(t_dkv);
+    }
+}
+
 int main(int argc, char **argv) {
     static const att_case cases[] = {
         {"nomask", NULL, 0, 0, 0},
@@ -591,5 +834,6 @@ int main(int argc, char **argv) {
     test_accumulation(&rng);
     test_dropout(&rng);
     test_large(&rng);
+    test_tiled_tiles(&rng);
     return test_summary("test_attention");
 }

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L /* setrlimit, for the file-size limit ("disk full") test */
 #include <stdlib.h>
 #include <stdio.h>
+#include <float.h> /* FLT_MIN, FLT_MAX for the exp sweep */
 #if defined(__unix__)
 #include <signal.h>
 #include <sys/resource.h>
@@ -276,10 +277,70 @@ static void test_allocation_failures(void) {
     remove("build/test/core_alloc.bin");
 }
 
+/* The built-in e^x: within 2 ulp of exp in double over the whole normal range (a sweep of 2^24
+   points from -104 to 89), exactly 0 below -104 and for
+   -inf, inf above ln(FLT_MAX), NaN for NaN; the array form gives the scalar form's bits. */
+static void test_expf(void) {
+    enum { N = 1 << 16 };
+    static float x[N], y[N];
+    double max_ulp = 0.0;
+    long bad_bits = 0, i, base;
+    const float special[8] = {-INFINITY, INFINITY, NAN, 0.0f, 89.5f, -104.5f, 88.7f, -0.0f};
+    float sp[8];
+    for (base = 0; base < (1L << 24); base += N) {
+        for (i = 0; i < N; i++) x[i] = -104.0f + (float)(base + i) * (193.0f / (float)(1L << 24));
+        ss__exp_shift(y, x, 0.0f, N);
+        for (i = 0; i < N; i++) {
+            const float s = ss__expf(x[i]);
+            const double e = exp((double)x[i]);
+            bad_bits += memcmp(&s, &y[i], sizeof s) != 0;
+            if (e >= FLT_MIN && e <= FLT_MAX) {
+                const double u = fabs((double)y[i] - e) / ldexp(1.0, ilogb((float)e) - 23);
+                if (u > max_ulp) max_ulp = u;
+            }
+        }
+    }
+    printf("# ss__expf: max error %.3f ulp over 2^24 points in [-104, 89]\n", max_ulp);
+    test_true(max_ulp <= 2.0, "ss__expf within 2 ulp of exp over [-104, 89]");
+    test_true(bad_bits == 0, "ss__exp_shift (vector lanes) gives ss__expf's bits");
+    for (i = 0; i < 8; i++) x[i] = special[i] + 1.0f; /* the shift is subtracted first */
+    ss__exp_shift(sp, x, 1.0f, 8);
+    test_true(sp[0] == 0.0f && sp[1] == INFINITY && sp[2] != sp[2] && sp[3] == 1.0f &&
+                  sp[4] == INFINITY && sp[5] == 0.0f && sp[6] > 3.3e38f && sp[6] < 3.4e38f &&
+                  sp[7] == 1.0f,
+              "ss__exp_shift: -inf -> 0, inf -> inf, NaN -> NaN, 0 -> 1, overflow -> inf, < -104 -> 0");
+    test_true(ss__expf(-INFINITY) == 0.0f && ss__expf(NAN) != ss__expf(NAN) &&
+                  ss__expf(100.0f) == INFINITY && ss__expf(-1000.0f) == 0.0f,
+              "ss__expf special values");
+}
+
+/* Attention dropout's keep decisions: the run form (vector lanes under AVX2) makes the decisions
+   of the one-key form, at any start and length, and keeps about 1-p of them. */
+static void test_drop_decisions(void) {
+    float f[203];
+    long kept = 0, total = 0, bad = 0;
+    uint64_t row;
+    int j;
+    for (row = 0; row < 500; row++) {
+        const uint32_t key = ss__drop_row_key(UINT64_C(0x1234567), row);
+        const int j0 = (int)(row % 7), n = 203 - (int)(row % 13);
+        ss__drop_factors(f, key, j0, n, 0.3f, 2.0f);
+        for (j = 0; j < n; j++) {
+            bad += f[j] != (ss__drop_keep(key, j0 + j, 0.3f) ? 2.0f : 0.0f);
+            kept += f[j] != 0.0f, total++;
+        }
+    }
+    printf("# dropout decisions: %ld of %ld kept (p = 0.3)\n", kept, total);
+    test_true(bad == 0, "ss__drop_factors makes ss__drop_keep's decisions");
+    test_true(fabs((double)kept / (double)total - 0.7) < 0.01, "dropout keeps ~70% at p = 0.3");
+}
+
 int main(void) {
     printf("%s\n", ss_build_info());
     test_results();
     test_rng();
+    test_expf();
+    test_drop_decisions();
     test_sizes();
     test_files();
     test_write_limit();

@@ -610,6 +610,62 @@ static float *rand_tensor(size_t n, ss_rng *rng, float mean, float std) {
     return x;
 }
 
+/* The layers run the tiled attention core when acts.att is NULL: MLA-o (causal, key mask,
+   attention dropout 0.25 from the same rng state) through both cores gives the same output,
+   dinp and weight gradients within float rounding. */
+static void test_layer_tiled_equals_full(ss_rng *rng) {
+    enum { B = 2, T = 7, D = 12, H = 2, Dh = 6, HD = H * Dh, BT = B * T, Cq = 7, Ckv = 5, Co = 9 };
+    enum { P = 8, NATT = B * H * T * T };
+    static const int mask[BT] = {1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+    ss_attn_weights w, dw1, dw2;
+    ss_attn_acts a1, a2;
+    ss_attn_grads g1, g2;
+    ss_attn_dims d;
+    ss_rng r1, r2;
+    float cos_t[P * 2], sin_t[P * 2];
+    float *x = rand_tensor(BT * D, rng, 0.0f, 1.0f), *dout = rand_tensor(BT * D, rng, 0.0f, 1.0f);
+    float *out1 = test_alloc(BT * D), *out2 = test_alloc(BT * D);
+    float *dx1 = test_alloc(BT * D), *dx2 = test_alloc(BT * D);
+    float *dbuf1 = test_alloc(13 * 512), *dbuf2 = test_alloc(13 * 512);
+    unsigned char drop_mask[NATT];
+    memset(&w, 0, sizeof w);
+    w.qkv_a_proj_weight = rand_tensor((Cq + Ckv) * D, rng, 0.0f, 0.4f);
+    w.q_a_norm_weight = rand_tensor(Cq, rng, 1.0f, 0.2f);
+    w.kv_a_norm_weight = rand_tensor(Ckv, rng, 1.0f, 0.2f);
+    w.q_b_proj_weight = rand_tensor(HD * Cq, rng, 0.0f, 0.6f);
+    w.kv_b_proj_weight = rand_tensor(2 * HD * Ckv, rng, 0.0f, 0.6f);
+    w.o_a_proj_weight = rand_tensor(Co * HD, rng, 0.0f, 0.4f);
+    w.o_b_proj_weight = rand_tensor(D * Co, rng, 0.0f, 0.4f);
+    w.o_b_proj_bias = rand_tensor(D, rng, 0.0f, 0.2f);
+    grad_views(&dw1, &w, dbuf1);
+    grad_views(&dw2, &w, dbuf2);
+    alloc_attn(&a1, &g1, BT, B, H, T, HD);
+    alloc_attn(&a2, &g2, BT, B, H, T, HD);
+    a1.att_drop = test_alloc(NATT), a1.drop_mask = drop_mask;
+    free(a2.att), a2.att = NULL, a2.lse = test_alloc(B * H * T); /* the tiled core */
+    d.B = B, d.T = T, d.D = D, d.H = H, d.Dh = Dh, d.Dr = 4, d.Cq = Cq, d.Ckv = Ckv, d.Co = Co;
+    d.P = P, d.eps = 1e-6f, d.causal = 1, d.dropout_p = 0.25f;
+    ss_rope_tables(cos_t, sin_t, P, 4, 10000.0f);
+    ss_rng_seed(&r1, 31), ss_rng_seed(&r2, 31);
+    ss_mlao_forward(out1, &a1, x, mask, &r1, &w, cos_t, sin_t, &d);
+    ss_mlao_forward(out2, &a2, x, mask, &r2, &w, cos_t, sin_t, &d);
+    check_tensor("tiled core in MLA-o (causal, key mask, p=0.25): forward as the full core", out2,
+                 out1, BT * D, 2e-6, 2e-5);
+    ss_mlao_backward(dx1, &dw1, &g1, dout, x, &a1, &w, cos_t, sin_t, &d);
+    ss_mlao_backward(dx2, &dw2, &g2, dout, x, &a2, &w, cos_t, sin_t, &d);
+    check_tensor("tiled core in MLA-o: dinp as the full core", dx2, dx1, BT * D, 2e-6, 2e-5);
+    check_tensor("tiled core in MLA-o: d(kv_b_proj) as the full core", dw2.kv_b_proj_weight,
+                 dw1.kv_b_proj_weight, 2 * HD * Ckv, 2e-6, 2e-5);
+    check_tensor("tiled core in MLA-o: d(qkv_a_proj) as the full core", dw2.qkv_a_proj_weight,
+                 dw1.qkv_a_proj_weight, (Cq + Ckv) * D, 2e-6, 2e-5);
+    free(a1.att_drop), free(a2.lse);
+    free_attn(&a1, &g1), free_attn(&a2, &g2);
+    free(w.qkv_a_proj_weight), free(w.q_a_norm_weight), free(w.kv_a_norm_weight);
+    free(w.q_b_proj_weight), free(w.kv_b_proj_weight), free(w.o_a_proj_weight);
+    free(w.o_b_proj_weight), free(w.o_b_proj_bias), free(x), free(dout), free(out1), free(out2);
+    free(dx1), free(dx2), free(dbuf1), free(dbuf2);
+}
+
 /* MLA-o whose o_a_proj is the identity (Co = H*Dh) and whose o_b_proj is MLA's o_proj (and
    o_b_proj.bias its bias) computes exactly MLA: out = (ctx I) W_o^T + b. Forward and dinp. */
 static void test_mlao_equals_mla(ss_rng *rng) {
@@ -1228,6 +1284,7 @@ int main(int argc, char **argv) {
     test_reference(&rng);
     test_classifier_reference(&rng);
     test_mlao_equals_mla(&rng);
+    test_layer_tiled_equals_full(&rng);
     test_mla_equals_mha(&rng);
     test_padding_invariance(&rng);
     test_determinism(&rng);
