@@ -528,7 +528,7 @@ typedef struct ss_attn_grads {
     float *dkv;      /* MLA, MLA-o (B,T,2*H*Dh) */
     float *dq_rot;   /* all (B,T,H,Dh) */
     float *dk_rot;   /* all (B,T,H,Dh) */
-    float *datt;     /* all (B,H,T,T) */
+    float *datt;     /* all (B,H,T,T); the full core only */
     float *dctx;     /* all (B,T,H*Dh) */
     float *do_lat;   /* MLA-o (B,T,Co) */
 } ss_attn_grads;
@@ -552,13 +552,15 @@ typedef struct ss_attn_dims {
    inp (B,T,D), key_mask (B,T) or NULL (nonzero = real token, 0 = padding key),
    rng advanced by one draw when d->dropout_p > 0 (may be NULL otherwise),
    w: qkv_proj_weight/bias, o_proj_weight/bias; cos_t, sin_t (P, Dr/2) from ss_rope_tables
-   -> out (B,T,D) overwritten; acts: qkv, q_rot, k_rot, att, (att_drop, drop_mask), ctx.
+   -> out (B,T,D) overwritten; acts: qkv, q_rot, k_rot, ctx, and for the attention core either
+      att (att_drop, drop_mask) (the full core) or, with acts->att NULL, lse (the tiled core,
+      which also records key_mask and drop_seed in acts: keep key_mask alive until backward).
    Never allocates, never fails; bad shapes or a missing buffer are caught by SS_ASSERT. */
 SS_API void ss_mha_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
                            ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
                            const float *sin_t, const ss_attn_dims *d);
 /* dinp (B,T,D) +=; dw: the gradients of w's fields (+=; NULL where w's field is NULL);
-   grads: dqkv, dq_rot, dk_rot, datt, dctx, scratch (overwritten); dout (B,T,D);
+   grads: dqkv, dq_rot, dk_rot, dctx, datt (full core only), scratch (overwritten); dout (B,T,D);
    inp, acts, w, tables and d exactly as given to the forward (same dropout_p). */
 SS_API void ss_mha_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *grads,
                             const float *dout, const float *inp, const ss_attn_acts *acts,
@@ -576,12 +578,13 @@ SS_API void ss_mha_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *gra
    w: qkv_a_proj_weight/bias, q_a_norm_weight, kv_a_norm_weight, q_b_proj_weight,
    kv_b_proj_weight, o_proj_weight/bias
    -> out (B,T,D) overwritten; acts: q_lat, kv_lat, q_rstd, kv_rstd, q_latn, kv_latn, q, kv,
-      q_rot, k_rot, att, (att_drop, drop_mask), ctx. Never allocates, never fails. */
+      q_rot, k_rot, ctx and the core's (as ss_mha_forward). Never allocates, never fails. */
 SS_API void ss_mla_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
                            ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
                            const float *sin_t, const ss_attn_dims *d);
 /* dinp (B,T,D) +=; dw +=; grads: dq_lat, dkv_lat, dq_latn, dkv_latn, dq, dkv, dq_rot, dk_rot,
-   datt, dctx, scratch (overwritten); dout (B,T,D); the rest as given to the forward. */
+   dctx, datt (full core only), scratch (overwritten); dout (B,T,D); the rest as given to the
+   forward. */
 SS_API void ss_mla_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *grads,
                             const float *dout, const float *inp, const ss_attn_acts *acts,
                             const ss_attn_weights *w, const float *cos_t, const float *sin_t,

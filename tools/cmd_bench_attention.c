@@ -21,7 +21,8 @@
    head (Dr = Dh, as the seed's MHA and MLA-o configs do) in all three variants, so that they
    differ only in their projections; no bias (attention_bias is false in every seed config); no
    padding mask; attention dropout only with --dropout (training runs 0.1, which adds the same
-   cost to all three variants).
+   cost to all three variants). The attention core is the model's, the tiled one (memory linear
+   in T); --core full times the one that keeps the (T,T) probabilities instead.
 
    FLOPs, counted analytically: 2 m n k for each matrix product; per token, forward (HD = H*Dh):
      MHA    qkv 2*D*3HD  + scores 2*T*HD + att@v 2*T*HD + o 2*HD*D
@@ -265,8 +266,9 @@ static int ba_alloc(const ba_slot *s, int n, float **block, const char *what,
 
 #define BA_SLOT(ptr, count) (s[n].p = &(ptr), s[n].n = (count), n++)
 
-/* The core's buffers: d gives the shapes, dropout whether the dropout caches exist. */
-static int ba_core_alloc(ba_core *c, const ss_attn_dims *d) {
+/* The core's buffers: d gives the shapes, dropout whether the dropout caches exist; full: the
+   (T,T) probabilities of ss_attention_forward, else the per-row lse of the tiled core. */
+static int ba_core_alloc(ba_core *c, const ss_attn_dims *d, int full) {
     const size_t B = (size_t)d->B, T = (size_t)d->T, H = (size_t)d->H, HD = H * d->Dh;
     float *mask = NULL;
     ba_slot s[16];
@@ -281,12 +283,13 @@ static int ba_core_alloc(ba_core *c, const ss_attn_dims *d) {
     BA_SLOT(c->a.q_rot, ba_mul(B, T, HD));
     BA_SLOT(c->a.k_rot, ba_mul(B, T, HD));
     BA_SLOT(c->a.ctx, ba_mul(B, T, HD));
-    BA_SLOT(c->a.att, ba_mul(B * H, T, T));
     BA_SLOT(c->g.dq_rot, ba_mul(B, T, HD));
     BA_SLOT(c->g.dk_rot, ba_mul(B, T, HD));
     BA_SLOT(c->g.dctx, ba_mul(B, T, HD));
-    BA_SLOT(c->g.datt, ba_mul(B * H, T, T));
-    if (d->dropout_p > 0.0f) {
+    if (!full) BA_SLOT(c->a.lse, ba_mul(B * H, T, 1));
+    if (full) BA_SLOT(c->a.att, ba_mul(B * H, T, T));
+    if (full) BA_SLOT(c->g.datt, ba_mul(B * H, T, T));
+    if (full && d->dropout_p > 0.0f) {
         BA_SLOT(c->a.att_drop, ba_mul(B * H, T, T));
         BA_SLOT(mask, (ba_mul(B * H, T, T) + 3) / 4); /* one byte per probability */
     }
@@ -372,7 +375,7 @@ static int ba_variant_alloc(ba_variant *v, const ba_core *c, ss_rng *rng) {
         }
     }
     v->a.q_rot = c->a.q_rot, v->a.k_rot = c->a.k_rot, v->a.ctx = c->a.ctx, v->a.att = c->a.att;
-    v->a.att_drop = c->a.att_drop, v->a.drop_mask = c->a.drop_mask;
+    v->a.att_drop = c->a.att_drop, v->a.drop_mask = c->a.drop_mask, v->a.lse = c->a.lse;
     v->g.dq_rot = c->g.dq_rot, v->g.dk_rot = c->g.dk_rot, v->g.dctx = c->g.dctx;
     v->g.datt = c->g.datt;
     return 1;
@@ -412,8 +415,8 @@ static double ba_paired_median(const double *num, const double *den, int reps) {
 }
 
 /* Measure every variant of one grid point; append its rows. Returns 0 when out of memory. */
-static int ba_point(const ss_attn_dims *base, const double *scales, int n_scales, int reps,
-                    ba_row *rows, int *n_rows, tool_progress *progress, double *done) {
+static int ba_point(const ss_attn_dims *base, int full, const double *scales, int n_scales,
+                    int reps, ba_row *rows, int *n_rows, tool_progress *progress, double *done) {
     const int nv = 1 + 2 * n_scales, BT = base->B * base->T, HD = base->H * base->Dh;
     ba_variant *v = (ba_variant *)calloc((size_t)nv, sizeof *v);
     ba_core core;
@@ -433,7 +436,7 @@ static int ba_point(const ss_attn_dims *base, const double *scales, int n_scales
         if (i > 0) ba_latents(base->D, s, &v[i].d.Cq, &v[i].d.Ckv, &v[i].d.Co);
         if (v[i].kind != SS_ATTN_MLA_O) v[i].d.Co = 0;
     }
-    if (!ba_core_alloc(&core, base)) goto done;
+    if (!ba_core_alloc(&core, base, full)) goto done;
     ss_rng_seed(&rng, 1234);
     ss_rng_seed(&drop_rng, 99);
     for (i = 0; i < nv; i++)
@@ -764,15 +767,16 @@ int bench_attention(int argc, char **argv) {
         {"--reps", 1, "timed repetitions after one warm-up, median reported (default 3)", NULL},
         {"--threads", 1, "OpenMP threads (default: all processors)", NULL},
         {"--dropout", 1, "attention-probability dropout, 0..0.9 (default 0)", NULL},
+        {"--core", 1, "attention core: tiled (the model's, default) or full", NULL},
         {"--out", 1, "directory for attention.md, .csv, .svg (default attention-out)", NULL},
         {"--quick", 0, "a tiny grid and 2 repetitions: a smoke test, not a measurement", NULL},
         {"--help", 0, "this text", NULL},
     };
     enum { O_HIDDEN, O_HEAD_DIM, O_HEADS, O_SEQ, O_SCALE, O_TOKENS, O_REPS, O_THREADS, O_DROPOUT,
-           O_OUT, O_QUICK, O_HELP, N_OPTS };
+           O_CORE, O_OUT, O_QUICK, O_HELP, N_OPTS };
     int hidden[BA_MAX_LIST], heads_or_dims[BA_MAX_LIST], seq[BA_MAX_LIST];
     double scales[BA_MAX_LIST], dropout, total_gflop = 0.0, done = 0.0;
-    int n_hidden, n_hd, n_seq, n_scales, tokens, reps, threads = 1, quick, by_heads, n_pos;
+    int n_hidden, n_hd, n_seq, n_scales, tokens, reps, threads = 1, quick, by_heads, n_pos, full;
     int a, b, c, i, n_rows = 0, max_rows, status = 1;
     const char *pos[1], *out_dir;
     char path[1024], load_start[64], load_end[64];
@@ -791,6 +795,11 @@ int bench_attention(int argc, char **argv) {
         return 0;
     }
     quick = opts[O_QUICK].value != NULL;
+    full = opts[O_CORE].value && strcmp(opts[O_CORE].value, "full") == 0;
+    if (opts[O_CORE].value && !full && strcmp(opts[O_CORE].value, "tiled") != 0) {
+        fprintf(stderr, "ss %s: --core '%s': give tiled or full\n", BA_CMD, opts[O_CORE].value);
+        return 2;
+    }
     by_heads = opts[O_HEADS].value != NULL;
     if (by_heads && opts[O_HEAD_DIM].value) {
         fprintf(stderr, "ss %s: give --heads or --head-dim, not both\n", BA_CMD);
@@ -818,6 +827,11 @@ int bench_attention(int argc, char **argv) {
             if (D % x != 0) {
                 fprintf(stderr, "ss %s: %s %d does not divide --hidden %d\n", BA_CMD,
                         by_heads ? "--heads" : "--head-dim", x, D);
+                return 2;
+            }
+            if (!full && Dh > SS_ATT_TILED_DH_MAX) {
+                fprintf(stderr, "ss %s: head size %d: the tiled core takes at most %d (--core full "
+                        "has no limit)\n", BA_CMD, Dh, SS_ATT_TILED_DH_MAX);
                 return 2;
             }
             if (Dh % 2 != 0) {
@@ -881,8 +895,9 @@ int bench_attention(int argc, char **argv) {
               load_start);
     ba_printf(&both,
               "Latents q/kv/o = hidden x (1/4, 1/8, 1/4) x latent scale (the seed's best MLA and "
-              "MLA-o configs); RoPE on every head dim; no bias; attention dropout %g.\n",
-              dropout);
+              "MLA-o configs); RoPE on every head dim; no bias; attention dropout %g; the %s "
+              "attention core.\n",
+              dropout, full ? "full (T,T)" : "tiled (linear-memory)");
     ba_printf(&both,
               "GFLOP: matrix products only, counted analytically (fwd+bwd = 3 x fwd). MLA-o/MLA "
               "speed: median over repetitions of MLA fwd+bwd time / MLA-o fwd+bwd time in the "
@@ -910,7 +925,7 @@ int bench_attention(int argc, char **argv) {
                 d.P = d.T;
                 d.eps = 1e-6f;
                 d.dropout_p = (float)dropout;
-                if (!ba_point(&d, scales, n_scales, reps, rows, &n_rows, &progress, &done)) {
+                if (!ba_point(&d, full, scales, n_scales, reps, rows, &n_rows, &progress, &done)) {
                     tool_progress_end(&progress);
                     goto done;
                 }
