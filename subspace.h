@@ -3119,8 +3119,10 @@ SS_PRIVATE void ss__gemm_blocked(int transA, int transB, int M, int N, int K, fl
 #ifdef _OPENMP
     threads = omp_get_max_threads(); /* 1 inside a parallel region unless nesting is on */
 #endif
-    ss__gemm_grid(M, N, threads, &nbm, &nbn);
     slices = ss__gemm_slices(M, N, K);
+    /* K slices are tasks too: the tile grid need only give each slice threads/S tiles, and the
+       tiles stay large enough that packing the other operand again per tile costs little */
+    ss__gemm_grid(M, N, slices > 1 ? (threads + slices - 1) / slices : threads, &nbm, &nbn);
     if (slices > 1)
         ss__gemm_run_sliced(&job, slices, nbm, nbn);
     else

@@ -25,6 +25,9 @@
 #            --as-installed  --foreach (AdamW foreach=True in PyTorch)  --mask-8010
 #            --ss-wait-policy P (OMP_WAIT_POLICY for the ss runs; default: the caller's)
 #            --no-install  --no-build  --out DIR (default build/bench/torch_compare-DATE)
+#            --python PATH (a python3 with torch; default /usr/bin/python3)
+#            --no-jemalloc (where libjemalloc2 cannot be installed, such as the device machine
+#            with its own PyTorch: the tuned runs then go without the preload, and say so)
 #   It installs what is missing (apt-get install -y --no-install-recommends python3-torch
 #   libjemalloc2: Debian bookworm, torch 1.13; needs root, or sudo) and builds ss with OpenMP
 #   (make OPENMP=1 BUILD=build/omp build/omp/ss). Raw results: DIR/results.jsonl (one JSON object
@@ -72,6 +75,8 @@ BUILD=1
 TORCH_EXTRA=()
 OUT=""
 SS_WAIT=""
+PY=/usr/bin/python3
+USE_JEMALLOC=1
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -88,6 +93,8 @@ while [ $# -gt 0 ]; do
     --no-install) INSTALL=0; shift ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
+    --python) PY="$2"; shift 2 ;;
+    --no-jemalloc) USE_JEMALLOC=0; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "torch_compare.sh: unknown option $1 (--help lists them)" >&2; exit 2 ;;
     esac
@@ -100,7 +107,6 @@ if [ "$STEPS" -lt 1 ] || [ "$STEPS" -gt 64 ]; then
 fi
 [ "$ROUNDS" -ge 1 ] || { echo "torch_compare.sh: --rounds must be at least 1" >&2; exit 2; }
 
-PY=/usr/bin/python3
 SS=build/omp/ss
 
 # --- what it needs -------------------------------------------------------------------------------
@@ -117,6 +123,7 @@ find_jemalloc() {
 }
 have_torch() { [ -x "$PY" ] && "$PY" -c 'import torch' >/dev/null 2>&1; }
 JEMALLOC=$(find_jemalloc)
+[ "$USE_JEMALLOC" = 1 ] || JEMALLOC=none
 if ! have_torch || [ -z "$JEMALLOC" ]; then
     if [ "$INSTALL" = 0 ]; then
         echo "torch_compare.sh: python3-torch or libjemalloc2 missing (and --no-install)" >&2; exit 1
@@ -178,7 +185,9 @@ run_torch() { # MODE CONFIG THREADS ROUND
     echo "## torch $mode $c threads $t round $r ($(uptime | sed 's/.*load average: //'))" >>"$LOG"
     # shellcheck disable=SC2094  # the log is only appended to, by both writers
     if [ "$mode" = tuned ]; then
-        line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_PRELOAD="$JEMALLOC" \
+        local preload=$JEMALLOC
+        [ "$preload" != none ] || preload=${LD_PRELOAD:-}
+        line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE LD_PRELOAD="$preload" \
             MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 OMP_WAIT_POLICY=PASSIVE \
             OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" "$PY" "${args[@]}" 2>>"$LOG" | tee -a "$LOG" | tail -1) || true
     else
