@@ -139,6 +139,8 @@ step "tool/bench-gemm-quick" sh -c "$OUT/ss bench gemm --quick --threads 2"
 step "tool/bench-step-tiny" sh -c "$OUT/ss bench step --config configs/tiny.json --batch 4 --seq 32 --reps 1"
 step "tool/bench-train-tiny" sh -c "$OUT/ss bench train --config configs/tiny.json --batch 4 --seq 32 --reps 1 | grep -q '^| configs/tiny.json | 146400 | '"
 step "tool/bench-attention-quick" sh -c "rm -rf $OUT/attn && $OUT/ss bench attention --quick --threads 2 --out $OUT/attn | grep -q '^## Where MLA-o beats MLA' && test -s $OUT/attn/attention.svg && test \$(grep -c '^| .* | MLA-o | ' $OUT/attn/attention.md) -eq 4 && grep -q '^64,4,16,32,4,128,1,16,8,16,MLA-o,[^,]*,[^,]*,[^,]*,[^,]*,1.9456e-05,5.8368e-05,' $OUT/attn/attention.csv"
+# the benchmark chart helper: draws the committed device results; a malformed line is named
+step "tool/scaling-plot" sh -c "gcc $WARN -Werror -O2 -o $OUT/scaling_plot tools/bench/scaling_plot.c tools/plot.c -lm && $OUT/scaling_plot $OUT/scaling.svg t docs/data/torch_compare_device_20261128.jsonl && test \$(grep -c '<path' $OUT/scaling.svg) -eq 6 && printf '{\"impl\": \"ss\"}\n' > $OUT/bad.jsonl && ! $OUT/scaling_plot $OUT/bad.svg t $OUT/bad.jsonl 2> $OUT/bad.err && grep -q 'bad.jsonl line 1: .*label.*missing' $OUT/bad.err && test ! -e $OUT/bad.svg"
 step "tool/tokenize" sh -c "printf 'Hello, world!\\n' > $OUT/hello.txt && $OUT/ss vocab train --size 200 --out $OUT/v.txt $OUT/hello.txt && $OUT/ss tokenize --vocab $OUT/v.txt $OUT/hello.txt > $OUT/hello.ids && grep -qE '^[0-9]+( [0-9]+)+\$' $OUT/hello.ids && ! grep -qw 1 $OUT/hello.ids"
 
 # The Unicode tables in subspace.h are what tools/gen_unicode.c makes of Debian's unicode-data.

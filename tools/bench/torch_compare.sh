@@ -31,7 +31,8 @@
 #   It installs what is missing (apt-get install -y --no-install-recommends python3-torch
 #   libjemalloc2: Debian bookworm, torch 1.13; needs root, or sudo) and builds ss with OpenMP
 #   (make OPENMP=1 BUILD=build/omp build/omp/ss). Raw results: DIR/results.jsonl (one JSON object
-#   per run), DIR/log.txt (everything the runs printed), DIR/table.md.
+#   per run), DIR/log.txt (everything the runs printed), DIR/table.md, and DIR/scaling.svg (tokens/s
+#   against threads, drawn by tools/bench/scaling_plot.c from results.jsonl).
 #   A benchmark run by hand (or on the device machine); never part of `make test`. With about
 #   10 s per update at 1 thread, the default run takes 15 to 25 minutes on 2 cores.
 #
@@ -278,4 +279,10 @@ print()
 print("ss/PyTorch = ss tokens/s / PyTorch tokens/s (above 1: ss faster). Peak RSS of PyTorch includes")
 print("the interpreter and torch's libraries (in brackets: RSS right after `import torch`).")
 EOF
+# the scaling chart (tokens/s against threads), drawn by our own plot code
+if cc -std=c99 -O2 -o "$OUT/scaling_plot" tools/bench/scaling_plot.c tools/plot.c -lm 2>>"$LOG" &&
+    "$OUT/scaling_plot" "$OUT/scaling.svg" "Training update 32x128: ss (solid), PyTorch (dashed)" \
+        "$RESULTS" 2>>"$LOG"; then
+    echo "(chart: $OUT/scaling.svg)"
+fi
 echo "(raw: $RESULTS, log: $LOG)"
