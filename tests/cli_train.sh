@@ -182,7 +182,7 @@ bad-input) # malformed data and overrides are refused with messages that name th
     # training state in a checkpoint that no run can have written is refused by --resume
     cp -r "$WORK/ok" "$WORK/badstate"
     perl -pi -e 's/"best_step":"20"/"best_step":"99"/' "$WORK/badstate/checkpoint-20/optimizer.safetensors"
-    expect "out of range" "$SS" pretrain --resume --out "$WORK/badstate" --config $CFG --train "$DATA/train.txt" \
+    expect "cannot resume from checkpoint-20: .*badstate/checkpoint-20/optimizer.safetensors: metadata best_step.* out of range" "$SS" pretrain --resume --out "$WORK/badstate" --config $CFG --train "$DATA/train.txt" \
         --valid "$DATA/valid.txt" --vocab "$DATA/vocab.txt" --set model.vocab_size="$V" \
         --set pre_train.num_train_steps=30
     # a token cache that passes its own checks but holds an id outside the vocabulary is

@@ -597,7 +597,7 @@ static void prune_checkpoints(const train_job *job, int64_t best_step) {
 
 static int load_checkpoint(train_job *job, run_state *rs) {
     const int64_t step = rs->step;
-    char path[1200];
+    char path[1200], why[1400] = ""; /* why: a check of this file's, not the library's detail */
     ss_safetensors st;
     const char *v;
     ss_result r;
@@ -612,7 +612,7 @@ static int load_checkpoint(train_job *job, run_state *rs) {
             v = ss_safetensors_metadata(&st, "step");
             if (!v || strtoll(v, NULL, 10) != step) {
                 r = SS_ERR_FORMAT;
-                fprintf(stderr, "ss %s: %s: metadata step is not %lld\n", job->cmd, path, (long long)step);
+                snprintf(why, sizeof why, "%s: metadata step is not %lld", path, (long long)step);
             }
             v = ss_safetensors_metadata(&st, "best_metric");
             rs->best = v ? strtod(v, NULL) : -HUGE_VAL;
@@ -627,15 +627,15 @@ static int load_checkpoint(train_job *job, run_state *rs) {
                                rs->n_window > step || !isfinite(rs->loss_window) ||
                                isnan(rs->best))) {
                 r = SS_ERR_FORMAT;
-                fprintf(stderr, "ss %s: %s: metadata best_step, best_metric, loss_window or "
-                        "loss_window_count out of range\n", job->cmd, path);
+                snprintf(why, sizeof why, "%s: metadata best_step, best_metric, loss_window or "
+                         "loss_window_count out of range", path);
             }
         }
         ss_safetensors_close(&st);
     }
     if (r != SS_OK) {
         fprintf(stderr, "ss %s: cannot resume from checkpoint-%lld: %s\n", job->cmd,
-                (long long)step, ss_last_error_detail());
+                (long long)step, why[0] ? why : ss_last_error_detail());
         return -1;
     }
     return 0;
