@@ -1,4 +1,4 @@
-/* subspace.h 0.2.0 - train, measure and take apart MHA, MLA and MLA-o attention in C99. MIT licence.
+/* subspace.h 0.3.0 - train, measure and take apart MHA, MLA and MLA-o attention in C99. MIT licence.
 
    QUICK START
    ===========
@@ -29,7 +29,9 @@
    | SS_LM_CHUNK         | 256              | implementation TU      | rows of LM logits computed at once         |
    | SS_SQRTF            | libm             | implementation TU      | the math group; also SS_TANHF, SS_POWF,    |
    |                     |                  |                        | SS_SQRT, SS_LOG, SS_COS, SS_SIN            |
-   | SS_EXPF(x)          | built-in         | implementation TU      | float e^x, <= 2 ulp; expf(x) for libm's    |
+   | SS_EXPF(x)          | built-in         | implementation TU      | scalar float e^x (<= 2 ulp); the softmax,  |
+   |                     |                  |                        | sigmoid and cross-entropy loops always use |
+   |                     |                  |                        | the built-in one, in vector form           |
    | SS_USE_CBLAS        | off              | implementation TU      | ss_gemm calls cblas_sgemm (<cblas.h>)      |
    | SS_SGEMM(...)       | undefined        | implementation TU      | plug in any BLAS: see section 4            |
    | SS_NO_STDIO         | off              | implementation TU      | drop the FILE*-based read/write helpers    |
@@ -102,6 +104,10 @@
 
    RECENT CHANGES
    ==============
+   0.3.0  the tiled attention core (online softmax, memory linear in T), which the model now
+          uses; attention dropout decided by a counter hash (both cores draw the same mask);
+          a built-in vectorised e^x for softmax, SiLU and cross-entropy; sections 10 (sharded
+          checkpoints, FP8 dequantisation) and 11 (QR, Jacobi SVD, bidiagonal singular values).
    0.2.0  section 8, training: AdamW, LR schedules, gradient clipping, MLM masking, text and TSV
           data sets, a token cache, a sampler, padded batches, AdamW state for exact resume.
    0.1.0  first release: error model, RNG, parameter registry, GEMM core, ops with checked backward,
@@ -121,9 +127,9 @@
 // 1. Configuration, version, results
 
 #define SS_VERSION_MAJOR 0
-#define SS_VERSION_MINOR 2
+#define SS_VERSION_MINOR 3
 #define SS_VERSION_PATCH 0
-#define SS_VERSION_STRING "0.2.0"
+#define SS_VERSION_STRING "0.3.0"
 
 #ifndef SS_API
 #ifdef SS_STATIC
@@ -394,11 +400,11 @@ SS_API void ss_attention_tiled_forward(float *out, float *lse, uint64_t *drop_se
                                        const float *k, const float *v, const int *key_mask,
                                        int causal, float dropout_p, ss_rng *rng, int B, int T, int H,
                                        int Dh, int ldq, int ldk, int ldv);
-/* dq, dk, dv (strides ldq, ldk, ldv) +=; dout (B,T,H,Dh); out, lse, drop_seed from the forward;
-   q, k, v, key_mask, causal, dropout_p as given to it. Allocates nothing. */
+/* dq, dk, dv (strides ldq, ldk, ldv) +=; dout (B,T,H,Dh); q, k, v as given to the forward, out,
+   lse, drop_seed from it, key_mask, causal, dropout_p as given to it. Allocates nothing. */
 SS_API void ss_attention_tiled_backward(float *dq, float *dk, float *dv, const float *dout,
-                                        const float *out, const float *lse, uint64_t drop_seed,
                                         const float *q, const float *k, const float *v,
+                                        const float *out, const float *lse, uint64_t drop_seed,
                                         const int *key_mask, int causal, float dropout_p, int B,
                                         int T, int H, int Dh, int ldq, int ldk, int ldv);
 
@@ -3642,8 +3648,8 @@ SS_API void ss_attention_tiled_forward(float *out, float *lse, uint64_t *drop_se
 }
 
 SS_API void ss_attention_tiled_backward(float *dq, float *dk, float *dv, const float *dout,
-                                        const float *out, const float *lse, uint64_t drop_seed,
                                         const float *q, const float *k, const float *v,
+                                        const float *out, const float *lse, uint64_t drop_seed,
                                         const int *key_mask, int causal, float dropout_p, int B,
                                         int T, int H, int Dh, int ldq, int ldk, int ldv) {
     const int HD = H * Dh;
@@ -3896,8 +3902,8 @@ SS_PRIVATE void ss__attn_core_backward(ss_attn_grads *grads, float *dv, const ss
                               acts->q_rot, acts->k_rot, v, acts->att, acts->att_drop,
                               acts->drop_mask, d->dropout_p, d->B, d->T, d->H, d->Dh, HD, HD, ldv);
     else
-        ss_attention_tiled_backward(grads->dq_rot, grads->dk_rot, dv, grads->dctx, acts->ctx,
-                                    acts->lse, acts->drop_seed, acts->q_rot, acts->k_rot, v,
+        ss_attention_tiled_backward(grads->dq_rot, grads->dk_rot, dv, grads->dctx, acts->q_rot,
+                                    acts->k_rot, v, acts->ctx, acts->lse, acts->drop_seed,
                                     acts->key_mask, d->causal, d->dropout_p, d->B, d->T, d->H,
                                     d->Dh, HD, HD, ldv);
 }
@@ -11716,6 +11722,13 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
 
 /* ================================================================================================
    HISTORY
+   0.3.0  (2026-11-28) ss_attention_tiled_forward/backward (FlashAttention-style tiles with an
+          online softmax; the layers run it when acts.att is NULL, the model always); attention
+          dropout keep decisions from a hash of (seed, row, key); ss__expf/ss__exp_shift (AVX2);
+          K-sliced GEMM products cut their tile grid for threads/S; the shard reader and FP8
+          block dequantisation (section 10); Householder QR, one-sided Jacobi SVD,
+          ss_svd_values (band reduction, bulge chasing, dqds), effective rank and principal
+          angles (section 11).
    0.2.0  (2026-11-28) training: AdamW (torch's arithmetic, no decay on biases and norm gains),
           linear-warmup/linear-decay, cosine and constant schedules, global-norm clipping, HF's
           MLM masking, data sets from text (per line or packed) and GLUE TSV, the token cache,

@@ -11,7 +11,9 @@
    The parameter names are the seed's PyTorch names, so these tensors are exactly what a
    checkpoint of layer 0 of an MLA-o encoder holds. The library's own ss_mlao_forward and
    ss_mlao_backward (section 6 of subspace.h) make the same calls in the same order; this file
-   spells them out so that each step can be printed. */
+   spells them out so that each step can be printed. At the end of the tour the same attention
+   runs through the tiled core the model uses (no (B,H,T,T) matrix) and is compared with the
+   full one. */
 #define SS_IMPLEMENTATION
 #include "../subspace.h"
 
@@ -111,6 +113,42 @@ static void backward(grads *g, ss_params *p, const acts *a) {
     ss_rmsnorm_backward(g->q_lat, ss_params_grad(p, Q_A_NORM), g->q_latn, a->q_lat, a->q_rstd, ss_params_data(p, Q_A_NORM), BT, Cq);
     ss_linear_backward(g->x, dw_qkv_a + Cq * D, NULL, g->kv_lat, a->x, w_qkv_a + Cq * D, BT, D, Ckv);
     ss_linear_backward(g->x, dw_qkv_a, NULL, g->q_lat, a->x, w_qkv_a, BT, D, Cq);
+}
+
+/* Largest |x - y| over n values, relative to the largest |y|. */
+static double max_rel_diff(const float *x, const float *y, int n, int stride, int width) {
+    double d = 0.0, m = 0.0;
+    int r, c;
+    for (r = 0; r < n; r++)
+        for (c = 0; c < width; c++) {
+            double u = x[(size_t)r * stride + c], v = y[(size_t)r * stride + c];
+            if (fabs(u - v) > d) d = fabs(u - v);
+            if (fabs(v) > m) m = fabs(v);
+        }
+    return m > 0.0 ? d / m : d;
+}
+
+/* The model runs the tiled attention core, which keeps one log-sum-exp per row instead of the
+   (B,H,T,T) probabilities and forms the scores again in backward. With the same dropout seed it
+   gives the full core's context and gradients up to float rounding. Returns 1 when it does. */
+static int tiled_core(const acts *a, const grads *g) {
+    static float ctx[BT * HD], lse[B * H * T], dq[BT * HD], dk[BT * HD], dkv[BT * 2 * HD];
+    uint64_t drop_seed;
+    ss_rng rng;
+    double e_ctx, e_dq, e_dk, e_dv;
+    ss_rng_seed(&rng, 7); /* the seed forward() used: the same keep decisions */
+    ss_attention_tiled_forward(ctx, lse, &drop_seed, a->q_rot, a->k_rot, a->kv + HD, key_mask, 0,
+                               DROPOUT, &rng, B, T, H, Dh, HD, HD, 2 * HD);
+    ss_attention_tiled_backward(dq, dk, dkv + HD, g->ctx, a->q_rot, a->k_rot, a->kv + HD, ctx, lse,
+                                drop_seed, key_mask, 0, DROPOUT, B, T, H, Dh, HD, HD, 2 * HD);
+    e_ctx = max_rel_diff(ctx, a->ctx, BT, HD, HD);
+    e_dq = max_rel_diff(dq, g->q_rot, BT, HD, HD);
+    e_dk = max_rel_diff(dk, g->k_rot, BT, HD, HD);
+    e_dv = max_rel_diff(dkv + HD, g->kv + HD, BT, 2 * HD, HD);
+    printf("\nthe tiled attention core (what the model runs; lse (B,H,T) = (%d,%d,%d) instead of att):\n"
+           "  against the full core: ctx %.1e, dq %.1e, dk %.1e, dv %.1e (max |diff| / max |value|)\n",
+           B, H, T, e_ctx, e_dq, e_dk, e_dv);
+    return e_ctx < 1e-5 && e_dq < 1e-5 && e_dk < 1e-5 && e_dv < 1e-5;
 }
 
 /* The scalar the gradients are of: L = sum(out * w), accumulated in double. */
@@ -213,6 +251,7 @@ int main(void) {
     memcpy(g.out, w, sizeof w);
     backward(&g, &p, &a);
     printf("\nbackward: o_b, o_a, attention, RoPE x2, kv_b, q_b, RMSNorm x2, qkv_a x2 (reverse order)\n");
+    ok &= tiled_core(&a, &g);
 
     /* 4. Every gradient against finite differences (the dropout mask is held fixed by reseeding). */
     printf("\ngradient check, central differences h = 1e-2 (float32 forward, double objective):\n");

@@ -275,9 +275,9 @@ static void tiled_run(float *out, float *lse, float *dqb, float *dkvb, const flo
     ss_attention_tiled_forward(out, lse, &drop_seed, q, k, v, key_mask, causal, p, &drng, L->B,
                                L->T, L->H, L->Dh, L->ldq, L->ldk, L->ldv);
     memset(dqb, 0, sizeof(float) * L->nq), memset(dkvb, 0, sizeof(float) * L->nkv);
-    ss_attention_tiled_backward(dqb, dkvb + L->koff, dkvb + L->voff, dout, out, lse, drop_seed, q, k,
-                                v, key_mask, causal, p, L->B, L->T, L->H, L->Dh, L->ldq, L->ldk,
-                                L->ldv);
+    ss_attention_tiled_backward(dqb, dkvb + L->koff, dkvb + L->voff, dout, q, k, v, out, lse,
+                                drop_seed, key_mask, causal, p, L->B, L->T, L->H, L->Dh, L->ldq,
+                                L->ldk, L->ldv);
 }
 
 /* lse against the reference; a +inf (no visible key) must meet a +inf, and then counts as 0. */
@@ -752,8 +752,8 @@ static void test_tiled_tiles(ss_rng *rng) {
         ss_attention_tiled_forward(u_out, u_lse, &drop_seed, q, k, v, key_mask, causal, p, &drng, B,
                                    T, H, Dh, L.ldq, L.ldk, L.ldv);
         for (n = 0; n < 2; n++)
-            ss_attention_tiled_backward(u_dq, u_dkv + L.koff, u_dkv + L.voff, dout, u_out, u_lse,
-                                        drop_seed, q, k, v, key_mask, causal, p, B, T, H, Dh,
+            ss_attention_tiled_backward(u_dq, u_dkv + L.koff, u_dkv + L.voff, dout, q, k, v,
+                                        u_out, u_lse, drop_seed, key_mask, causal, p, B, T, H, Dh,
                                         L.ldq, L.ldk, L.ldv);
         for (i = 0; i < L.nq; i++) t_dq[i] *= 3.0f;
         for (i = 0; i < L.nkv; i++) t_dkv[i] *= 3.0f;
