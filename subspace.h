@@ -5698,8 +5698,10 @@ SS_API ss_result ss_dataset_load(ss_dataset *ds, const char *path, uint64_t key)
     if (r == SS_OK && ds->offsets[0] != 0)
         r = ss__fail(SS_ERR_FORMAT, "%s: byte %d: the first offset is not 0", path, SS__CACHE_HEADER);
     for (i = 0; r == SS_OK && i < count; i++) {
-        int64_t n = ds->offsets[i + 1] - ds->offsets[i];
-        if (n < 1 || ds->offsets[i + 1] > (int64_t)ntok || n > INT_MAX)
+        /* offsets[i] is in [0, ntok] here, so the difference is taken only after the bounds */
+        int64_t n = ds->offsets[i + 1] <= ds->offsets[i] || ds->offsets[i + 1] > (int64_t)ntok
+                        ? 0 : ds->offsets[i + 1] - ds->offsets[i];
+        if (n < 1 || n > INT_MAX)
             r = ss__fail(SS_ERR_FORMAT, "%s: byte %llu: offset %llu of sequence %llu is out of order",
                          path, (unsigned long long)(SS__CACHE_HEADER + 8 * (i + 1)),
                          (unsigned long long)ds->offsets[i + 1], (unsigned long long)i);

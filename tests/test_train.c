@@ -1158,6 +1158,11 @@ static void test_cache(void) {
     put_le(c + 40 + 8 * count, ntok + 3, 8); /* the last offset beyond the tokens */
     put_le(c + n - 8, fnv1a(c, n - 8), 8);
     cache_bad("cache: an offset beyond the tokens (valid checksum) -> SS_ERR_FORMAT", bad, c, n, key, SS_ERR_FORMAT);
+    /* fuzz finding: a most-negative offset overflowed the length computed from it */
+    memcpy(c, d, n);
+    put_le(c + 40 + 8 * 2, (uint64_t)1 << 63, 8); /* offsets[2] = INT64_MIN */
+    put_le(c + n - 8, fnv1a(c, n - 8), 8);
+    cache_bad("cache: an offset of -2^63 (valid checksum) -> SS_ERR_FORMAT", bad, c, n, key, SS_ERR_FORMAT);
     memcpy(c, d, n);
     put_le(c + 40, 1, 8); /* offsets[0] = 1 */
     put_le(c + n - 8, fnv1a(c, n - 8), 8);
