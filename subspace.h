@@ -2577,14 +2577,21 @@ SS_PRIVATE void ss__gemm_naive(int transA, int transB, int M, int N, int K, floa
    slack. Per k: 2 loads + 6 broadcast-loads (Zen 3 does up to 3 loads a cycle) feed 12 FMAs (6
    cycles), so the kernel is FMA-bound; it measures ~100% of peak on packed data in L1/L2. NR =
    16 divides the model widths (256, 768, 1024); rows waste at most 5 of M.
-   AVX-512F, 8 x 32: 16 accumulators (8 rows x 2 zmm of 16 floats), 19 of 32 registers; the same
-   kernel code with wider vectors. It compiles and shares every line with the AVX2 path except
-   the vector macros, but could not be run here (no AVX-512 CPU or emulator; see NOTES.md).
+   AVX-512F, 12 x 32: 24 accumulators (12 rows x 2 zmm of 16 floats) + 2 of B + 1 broadcast =
+   27 of the 32 zmm registers; per k, 2 loads + 12 broadcast-loads feed 24 FMAs. The same
+   kernel code as AVX2 with wider vectors and more rows. It is tested on the 16-core Xeon
+   device machine (tests/test_gemm.c with -march=native), where it replaced 8 x 32 (16
+   accumulators): over the 15 training products on one thread, geometric means of 130, 122
+   and 130 GFLOP/s in three runs against 86, 123 and 72 (2026-11-29, dev runs of a shared
+   virtual machine whose speed moves by up to 40% between minutes; 12 x 32 was the steadiest
+   of ten blockings tried). This 2-core Zen 3 machine cannot run it.
    Portable C, 4 x 8: four rows of eight floats, which compilers can keep in SSE/NEON registers
    when they vectorise the inner loop. */
 #if defined(__AVX512F__)
 #include <immintrin.h>
-#define SS__GEMM_MR 8
+#ifndef SS__GEMM_MR /* 12, or 8 with -D for tuning experiments */
+#define SS__GEMM_MR 12
+#endif
 #define SS__GEMM_NR 32
 #define SS__GEMM_VLEN 16
 typedef __m512 ss__gemm_vec;
@@ -2594,7 +2601,11 @@ typedef __m512 ss__gemm_vec;
 #define SS__GEMM_VSET1(x) _mm512_set1_ps(x)
 #define SS__GEMM_VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define SS__GEMM_VMUL(a, b) _mm512_mul_ps(a, b)
+#if SS__GEMM_MR == 12
+#define SS__GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#else
 #define SS__GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#endif
 #define SS__GEMM_SIMD 1
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -2616,14 +2627,15 @@ typedef __m256 ss__gemm_vec;
 #define SS__GEMM_SIMD 0
 #endif
 
-/* Cache blocking (the numbers are for Zen 3: 32 KiB L1d and 512 KiB L2 per core; measured
-   against alternatives, see NOTES.md).
+/* Cache blocking (the numbers are for Zen 3: 32 KiB L1d and 512 KiB L2 per core, measured
+   against alternatives there; on the Xeon device machine, 48 KiB L1d and 2 MiB L2, KC 128 to
+   384 and MC 288 to 576 measured no better within its noise).
    KC = 256: a B micro-panel is KC*NR*4 bytes = 16 KiB, half of L1, so it stays there while
      the A strips stream past. K = 256 (the model width) is a single block, and a K block of
      256 FMAs per element makes the write-back of C cheap.
    MC = 288: the A block is MC*KC*4 = 288 KiB of the 512 KiB L2. A bigger MC means fewer
      row blocks, and B is packed again for every row block; 288 measured better than 192 and
-     as good as 336 (a multiple of 6 and 8, the two MRs).
+     as good as 336 (a multiple of 6 and 12, the two SIMD MRs).
    NB = 64: B is packed 64 columns (four AVX2 micro-panels) at a time, so that each row of B
      is read in runs of 256 bytes rather than 64; 64 KiB of buffer, which lives in L2.
    NC = 1024: the widest tile. It costs no buffer; it bounds the part of C a tile sweeps.
@@ -2632,10 +2644,17 @@ typedef __m256 ss__gemm_vec;
      16 KiB apart, multiples of the 4 KiB set stride).
    Stack per ss__gemm_tile call, in floats (+16 each for 64-byte alignment):
      abuf MC/MR*(MR*KC+PAD) = 74496, bbuf NB/NR*(NR*KC+PAD) = 16448, cbuf MR*NR = 96
-     -> 364 KB = 356 KiB with AVX2; 356 KiB with AVX-512 and 357 KiB portable likewise. */
+     -> 364 KB = 356 KiB with AVX2; 355 KiB with AVX-512 (24 A micro-panels of 12 rows) and
+     357 KiB portable likewise. */
+#ifndef SS__GEMM_KC /* the blocking can be set with -D for tuning experiments */
 #define SS__GEMM_KC 256
+#endif
+#ifndef SS__GEMM_MC
 #define SS__GEMM_MC 288
+#endif
+#ifndef SS__GEMM_NB
 #define SS__GEMM_NB 64
+#endif
 #define SS__GEMM_NC 1024
 #define SS__GEMM_PAD 16
 #define SS__GEMM_APANEL(kc) ((size_t)SS__GEMM_MR * (size_t)(kc) + SS__GEMM_PAD) /* floats */
@@ -2677,32 +2696,37 @@ SS_PRIVATE float *ss__gemm_align64(float *p) {
 }
 
 #if SS__GEMM_SIMD
-/* dst[k*ldd + r] = src[r*lds + k] for r < nrows (6 or 8) and k < kc8 (a multiple of 8): the
+/* dst[k*ldd + r] = src[r*lds + k] for r < nrows (1 to 8) and k < kc8 (a multiple of 8): the
    transposing copy behind both packers. Eight k at a time, the nrows source rows (plus zero
    rows up to 8) are loaded as an 8x8 block and transposed in registers: interleave pairs of
    rows (unpack), then pairs of pairs (shuffle), then swap 128-bit halves (permute2f128).
-   Each result column is stored as 8 floats in increasing k; with nrows = ldd = 6, its 2 extra
-   floats (zeros) run into the next row of dst and are overwritten by the next store, and the
-   very last store's 2 land in row kc8, which the caller writes afterwards or keeps as padding.
+   Each result column is stored as 8 floats in increasing k; with nrows < 8, its 8 - nrows
+   extra floats (zeros) run into the next row of dst and are overwritten by the next store, and
+   the very last store's land in row kc8, which the caller writes afterwards or keeps as
+   padding (or, for the last rows of a 12-row panel, in the first row of the next k, which the
+   caller fills afterwards: see ss__gemm_pack_a).
    If next is not NULL, the nrows rows starting there (the caller's next micro-panel) are
    prefetched along the way, one cache line per row every 16 k. */
 SS_PRIVATE void ss__gemm_transpose(const float *src, int lds, int nrows, int kc8,
                                    float *SS__GEMM_RESTRICT dst, int ldd, const float *next) {
     const __m256 zero = _mm256_setzero_ps();
-    const float *s0 = src, *s1 = s0 + lds, *s2 = s1 + lds, *s3 = s2 + lds, *s4 = s3 + lds;
-    const float *s5 = s4 + lds, *s6 = nrows > 6 ? s5 + lds : s5, *s7 = nrows > 7 ? s6 + lds : s6;
+    const float *s[8];
     int k, r;
+    for (r = 0; r < 8; r++) s[r] = src + (size_t)(r < nrows ? r : 0) * lds; /* read if r < nrows */
     for (k = 0; k < kc8; k += 8) {
         __m256 r0, r1, r2, r3, r4, r5, r6, r7, t0, t1, t2, t3, t4, t5, t6, t7;
         __m256 u0, u1, u2, u3, u4, u5, u6, u7;
         float *d = dst + (size_t)k * ldd;
         if (next && k % 16 == 0)
             for (r = 0; r < nrows; r++) SS__GEMM_PREFETCH(next + (size_t)r * lds + k);
-        r0 = _mm256_loadu_ps(s0 + k), r1 = _mm256_loadu_ps(s1 + k);
-        r2 = _mm256_loadu_ps(s2 + k), r3 = _mm256_loadu_ps(s3 + k);
-        r4 = _mm256_loadu_ps(s4 + k), r5 = _mm256_loadu_ps(s5 + k);
-        r6 = nrows > 6 ? _mm256_loadu_ps(s6 + k) : zero;
-        r7 = nrows > 7 ? _mm256_loadu_ps(s7 + k) : zero;
+        r0 = _mm256_loadu_ps(s[0] + k);
+        r1 = nrows > 1 ? _mm256_loadu_ps(s[1] + k) : zero;
+        r2 = nrows > 2 ? _mm256_loadu_ps(s[2] + k) : zero;
+        r3 = nrows > 3 ? _mm256_loadu_ps(s[3] + k) : zero;
+        r4 = nrows > 4 ? _mm256_loadu_ps(s[4] + k) : zero;
+        r5 = nrows > 5 ? _mm256_loadu_ps(s[5] + k) : zero;
+        r6 = nrows > 6 ? _mm256_loadu_ps(s[6] + k) : zero;
+        r7 = nrows > 7 ? _mm256_loadu_ps(s[7] + k) : zero;
         /* rows a..h: t0 = a0 b0 a1 b1 | a4 b4 a5 b5, t1 = a2 b2 a3 b3 | a6 b6 a7 b7, ... */
         t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
         t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
@@ -2779,7 +2803,15 @@ SS_PRIVATE void ss__gemm_pack_a(const ss__gemm_job *g, int i0, int i1, int p0, i
                 const float *next =
                     i + 2 * SS__GEMM_MR <= i1 ? src + (size_t)SS__GEMM_MR * g->lda : NULL;
                 k = kc / 8 * 8;
+#if SS__GEMM_MR > 8
+                /* rows 8.. first: their stores run on into the next k's first slots, which
+                   the rows 0..7 below then overwrite (MR = 12 wastes no store) */
+                ss__gemm_transpose(src + (size_t)8 * g->lda, g->lda, SS__GEMM_MR - 8, k, dst + 8,
+                                   SS__GEMM_MR, next ? next + (size_t)8 * g->lda : NULL);
+                ss__gemm_transpose(src, g->lda, 8, k, dst, SS__GEMM_MR, next);
+#else
                 ss__gemm_transpose(src, g->lda, SS__GEMM_MR, k, dst, SS__GEMM_MR, next);
+#endif
             }
 #endif
             for (; k < kc; k++) {

@@ -111,6 +111,7 @@ for cc in gcc clang; do
     step "syntax/$cc-cblas" hdr_syntax $cc "-O2 -DSS_USE_CBLAS"
     step "syntax/$cc-no-arch" hdr_syntax $cc "-O2 -march=x86-64"
     step "syntax/$cc-avx512" hdr_syntax $cc "-O2 -mavx512f -mavx2 -mfma"
+    step "syntax/$cc-avx512-mr8" hdr_syntax $cc "-O2 -mavx512f -mavx2 -mfma -DSS__GEMM_MR=8"
 done
 C=tests/compile
 step "compile/two-tu" sh -c "gcc $WARN -O2 -o $OUT/two_tu $C/impl.c $C/use.c -lm && $OUT/two_tu"
@@ -142,6 +143,8 @@ step "tool/bench-attention-quick" sh -c "rm -rf $OUT/attn && $OUT/ss bench atten
 # long sequences: the tiled attention core keeps no (T,T) matrix, so batch 2 x 2048 needs the
 # activation memory of 32 x 128 (same tokens), and a training update at T = 2048 runs
 step "tool/long-sequence" sh -c "sed 's/\"max_position_embeddings\": 128/\"max_position_embeddings\": 2048/' configs/best_mla-o.json > $OUT/p2048.json && sed 's/\"max_position_embeddings\": [0-9]*/\"max_position_embeddings\": 2048/' configs/tiny.json > $OUT/tiny2048.json && a=\$($OUT/ss params $OUT/p2048.json --batch 2 --seq 2048 | sed -n 's/.*activations \([0-9.]*\) MiB.*/\1/p') && b=\$($OUT/ss params $OUT/p2048.json --batch 32 --seq 128 | sed -n 's/.*activations \([0-9.]*\) MiB.*/\1/p') && test -n \"\$a\" && test \"\$a\" = \"\$b\" && $OUT/ss bench train --config $OUT/tiny2048.json --batch 1 --seq 2048 --reps 1 | grep -q '^| .*tiny2048.json | '"
+# the blocking-tuning harness builds with its blocking set from outside (run by hand: 1.5 GB)
+step "tool/gemm-tune-build" sh -c "gcc $WARN -Werror -O2 $ARCH -fopenmp -DSS__GEMM_KC=192 -DSS__GEMM_MC=384 -o $OUT/gemm_tune tools/bench/gemm_tune.c -lm"
 # the benchmark chart helper: draws the committed device results; a malformed line is named
 step "tool/scaling-plot" sh -c "gcc $WARN -Werror -O2 -o $OUT/scaling_plot tools/bench/scaling_plot.c tools/plot.c -lm && $OUT/scaling_plot $OUT/scaling.svg t docs/data/torch_compare_device_20261128.jsonl && test \$(grep -c '<path' $OUT/scaling.svg) -eq 6 && printf '{\"impl\": \"ss\"}\n' > $OUT/bad.jsonl && ! $OUT/scaling_plot $OUT/bad.svg t $OUT/bad.jsonl 2> $OUT/bad.err && grep -q 'bad.jsonl line 1: .*label.*missing' $OUT/bad.err && test ! -e $OUT/bad.svg"
 step "tool/tokenize" sh -c "printf 'Hello, world!\\n' > $OUT/hello.txt && $OUT/ss vocab train --size 200 --out $OUT/v.txt $OUT/hello.txt && $OUT/ss tokenize --vocab $OUT/v.txt $OUT/hello.txt > $OUT/hello.ids && grep -qE '^[0-9]+( [0-9]+)+\$' $OUT/hello.ids && ! grep -qw 1 $OUT/hello.ids"
