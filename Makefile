@@ -82,7 +82,7 @@ BENCH_CBLAS := $(shell printf '#include <cblas.h>\nint main(void){return 0;}\n' 
 	$(CC) -x c - -o /dev/null -lopenblas >/dev/null 2>&1 && echo 1)
 bench:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)/bench OPENMP=1 CBLAS=$(BENCH_CBLAS) $(BUILD)/bench/ss
-	$(BUILD)/bench/ss bench gemm
+	OPENBLAS_THREAD_TIMEOUT=4 OMP_WAIT_POLICY=PASSIVE $(BUILD)/bench/ss bench gemm
 
 install: $(BUILD)/ss
 	install -d $(PREFIX)/include $(PREFIX)/bin

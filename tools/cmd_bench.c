@@ -146,6 +146,14 @@ static int bench_gemm(int argc, char **argv) {
     if (getenv("OPENBLAS_CORETYPE"))
         printf("note: OPENBLAS_CORETYPE=%s is set and may hold OpenBLAS to an older kernel\n",
                getenv("OPENBLAS_CORETYPE"));
+    /* OpenBLAS's threads spin for ~2^28 cycles after each call; on a small machine they take a
+       core from the columns timed next (ours on 2 threads measured 1.0x its one-thread speed on
+       the shorter products, 1.8-2.0x with them asleep). Our threads sleep at once with
+       OMP_WAIT_POLICY=PASSIVE; OPENBLAS_THREAD_TIMEOUT=4 puts OpenBLAS's on the same footing.
+       OpenBLAS reads it when it loads, so it is set from outside (make bench does). */
+    if (n_threads > 1 && !getenv("OPENBLAS_THREAD_TIMEOUT"))
+        printf("note: OPENBLAS_THREAD_TIMEOUT is unset: OpenBLAS's idle threads spin and slow the\n"
+               "columns after 'BLAS Nt'; run with OPENBLAS_THREAD_TIMEOUT=4 as make bench does\n");
 #elif defined(SS_USE_CBLAS)
     printf("reference: cblas_sgemm\n");
 #else
