@@ -52,7 +52,7 @@ build_run() { # build_run NAME CC FLAGS LIBS SRC [ENV...]: compile one test, run
 }
 
 TESTS=$(ls tests/test_*.c)
-TOOL_TESTS="test_cfgtool test_plot_synth test_svd_own"   # tools/*.c under test
+TOOL_TESTS="test_cfgtool test_plot_synth test_svd_own test_bench_flops" # tools/*.c under test
 NO_THREAD_TESTS="test_json test_safetensors test_shards test_alloc_fail" # threads change nothing they test
 GEMM_TESTS="test_gemm test_layers_grad test_attention test_model test_train test_config test_core"
 have() { command -v "$1" >/dev/null 2>&1; }

@@ -1,7 +1,9 @@
 /* tools/cmd_bench_train.c - `ss bench train`: one full training update (forward, backward,
    gradient clipping, AdamW) at batch B x T on random ids with ~15% of positions scored, as the
    seed's MLM step, for each config given (default: the seed's three). Each config runs in a
-   child process so that its peak memory (ru_maxrss) is its own. Figures are medians. */
+   child process so that its peak memory (ru_maxrss) is its own. Figures are medians.
+   GFLOP/update counts the matrix products the model defines (bench_train_flops), so that
+   GFLOP/s can be set against the machine's FP32 peak. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +18,40 @@
 #endif
 
 typedef struct bench_train_out {
-    double ms, tokens_per_s, peak_mib;
+    double ms, tokens_per_s, peak_mib, flops;
     size_t params;
     int ok;
 } bench_train_out;
+
+/* Matrix-product FLOPs of one training update (forward and backward; 2 m n k per product), as
+   the model defines them rather than as a kernel computes them (the tiled attention core's
+   backward recomputes Q K^T, which is not counted):
+   - every 2-D weight (out, in) of the registry but the vocabulary embedding multiplies all
+     B*T rows: 2*out*in per row forward, twice that backward (dX and dW): 6*out*in per row;
+   - the attention core of each layer, per head: Q K^T and P V forward, dP, dV, dQ and dK
+     backward, six products of 2*T*T*Dh: 12*B*H*T^2*Dh;
+   - the output projection, tied to the embedding, scores only the `kept` rows (the masked
+     positions): 6*kept*D*V, or with the vocabulary subspace 6*kept*(D*Rv + Rv*V) (the
+     vocab_proj weight is counted once more here, on the output side).
+   RMSNorm, RoPE, softmax, SwiGLU and AdamW are not counted. */
+double bench_train_flops(const ss_config *cfg, const ss_params *params, int B, int T, int kept) {
+    const double N = (double)B * T;
+    double flops = 0.0;
+    int i;
+    for (i = 0; i < params->count; i++) {
+        const ss_tensor *t = &params->tensors[i];
+        if (t->ndim == 2 && strcmp(t->name, "encoder_model.vocab_embed.weight") != 0)
+            flops += 6.0 * N * (double)t->numel;
+    }
+    flops += 12.0 * cfg->num_hidden_layers * (double)B * cfg->num_attention_heads * (double)T * T *
+             cfg->head_dim;
+    if (cfg->vocab_subspace)
+        flops += 6.0 * kept * ((double)cfg->hidden_size * cfg->vocab_rank +
+                               (double)cfg->vocab_rank * cfg->vocab_size);
+    else
+        flops += 6.0 * kept * (double)cfg->hidden_size * cfg->vocab_size;
+    return flops;
+}
 
 static void bench_train_one(const char *path, int B, int T, int reps, bench_train_out *out) {
     ss_config cfg;
@@ -29,7 +61,7 @@ static void bench_train_one(const char *path, int B, int T, int reps, bench_trai
     ss_rng rng;
     struct rusage ru;
     double t[64];
-    int *ids, *targets, i, rep;
+    int *ids, *targets, i, rep, kept = 0;
     memset(out, 0, sizeof *out);
     memset(&model, 0, sizeof model);
     if (ss_config_load(&cfg, path) != SS_OK || ss_model_init(&model, &cfg, SS_HEAD_MLM, B, T, 42) != SS_OK) {
@@ -46,6 +78,7 @@ static void bench_train_one(const char *path, int B, int T, int reps, bench_trai
     for (i = 0; i < B * T; i++) {
         ids[i] = (int)(ss_rng_u32(&rng) % (uint32_t)cfg.vocab_size);
         targets[i] = ss_rng_uniform(&rng) < 0.15f ? ids[i] : SS_IGNORE_INDEX;
+        kept += targets[i] != SS_IGNORE_INDEX;
     }
     ss_adamw_default(&opt);
     for (rep = -1; rep < reps; rep++) { /* rep -1 warms up */
@@ -60,6 +93,7 @@ static void bench_train_one(const char *path, int B, int T, int reps, bench_trai
     out->ms = 1e3 * tool_median(t, reps);
     out->tokens_per_s = B * T / (out->ms / 1e3);
     out->params = ss_model_param_count(&model);
+    out->flops = bench_train_flops(&cfg, &model.params, B, T, kept);
     getrusage(RUSAGE_SELF, &ru);
     out->peak_mib = (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
     out->ok = 1;
@@ -101,7 +135,8 @@ int bench_train(int argc, char **argv) {
     printf("# ss bench train: %s\n", ss_build_info());
     printf("# batch %d x %d, %d thread%s, one update = forward + backward + clip + AdamW, median of %d\n",
            B, T, threads, threads > 1 ? "s" : "", reps);
-    printf("| config | parameters | ms/update | tokens/s | peak RSS MiB |\n|---|---:|---:|---:|---:|\n");
+    printf("| config | parameters | ms/update | tokens/s | peak RSS MiB | GFLOP/update | GFLOP/s |\n"
+           "|---|---:|---:|---:|---:|---:|---:|\n");
     fflush(stdout);
     for (i = 0; i < n_pos; i++) {
         bench_train_out out;
@@ -124,8 +159,8 @@ int bench_train(int argc, char **argv) {
             fprintf(stderr, "ss bench train: %s failed\n", configs[i]);
             return 1;
         }
-        printf("| %s | %zu | %.1f | %.0f | %.0f |\n", configs[i], out.params, out.ms,
-               out.tokens_per_s, out.peak_mib);
+        printf("| %s | %zu | %.1f | %.0f | %.0f | %.2f | %.1f |\n", configs[i], out.params, out.ms,
+               out.tokens_per_s, out.peak_mib, out.flops / 1e9, out.flops / (out.ms * 1e6));
         fflush(stdout);
     }
     return 0;

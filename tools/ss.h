@@ -74,6 +74,7 @@ int cmd_synth_mla(int argc, char **argv);
 int cmd_svd(int argc, char **argv);
 int tokenize_bench(int argc, char **argv);
 int bench_train(int argc, char **argv);
+double bench_train_flops(const ss_config *cfg, const ss_params *params, int B, int T, int kept);
 int bench_svd(int argc, char **argv);
 int bench_attention(int argc, char **argv);
 

@@ -209,16 +209,18 @@ run_ss() { # CONFIG THREADS ROUND
         echo "torch_compare.sh: ss bench train failed for $c, $t threads; see $LOG" >&2; exit 1
     }
     printf '%s\n' "$out" >>"$LOG"
-    # the table row: | config | parameters | ms/update | tokens/s | peak RSS MiB |
+    # the table row: | config | parameters | ms/update | tokens/s | peak RSS MiB | GFLOP/update | GFLOP/s |
     row=$(printf '%s\n' "$out" | grep -F "| $c |" | tail -1)
     [ -n "$row" ] || { echo "torch_compare.sh: no result row from ss for $c; see $LOG" >&2; exit 1; }
     printf '%s\n' "$row" | "$PY" -c '
 import json, sys
 cells = [x.strip() for x in sys.stdin.read().strip().strip("|").split("|")]
-cfg, params, ms, tps, rss = cells
+cfg, params, ms, tps, rss, gflop, gflops = cells
 print(json.dumps({"impl": "ss", "label": "ss", "config": cfg, "threads": int(sys.argv[1]),
                   "round": int(sys.argv[2]), "params": int(params), "ms_median": float(ms),
-                  "tokens_per_s": float(tps), "peak_rss_mib": float(rss)}, sort_keys=True))' "$t" "$r" >>"$RESULTS"
+                  "tokens_per_s": float(tps), "peak_rss_mib": float(rss),
+                  "gflop_per_update": float(gflop), "gflop_per_s": float(gflops)},
+                 sort_keys=True))' "$t" "$r" >>"$RESULTS"
 }
 
 for c in $CONFIGS; do
