@@ -3213,6 +3213,58 @@ SS_API void ss_gemm(int transA, int transB, int M, int N, int K, float alpha, co
 
 #define SS__COLS 64 /* columns per thread task in the column-split reductions */
 
+/* acc[c] += the sum over rows r < R (row stride ld) of x[r][c] for c < 64, in double and in row
+   order for each column; with y, of x[r][c] * (y[r][c] * scale[r]) (the inner product in float,
+   then x times it in double). The column-split reductions' inner loop: under AVX2 four columns
+   to a vector, 32 columns a pass, so that each column sees the scalar loop's operations in the
+   scalar loop's order (same bits); else the scalar loop. */
+SS_PRIVATE void ss__colsum64(double *acc, const float *x, const float *y, const float *scale,
+                             int R, size_t ld) {
+    int r;
+#if defined(__AVX2__)
+    int h;
+    for (h = 0; h < 64; h += 32) {
+#define SS__CS_LOAD(v) __m256d a##v = _mm256_loadu_pd(acc + h + 4 * v);
+#define SS__CS_X(v) _mm256_cvtps_pd(_mm_loadu_ps(xr + 4 * v))
+#define SS__CS_ADD(v) a##v = _mm256_add_pd(a##v, SS__CS_X(v));
+#define SS__CS_ADDMUL(v)                                                                           \
+    a##v = _mm256_add_pd(a##v, _mm256_mul_pd(SS__CS_X(v), _mm256_cvtps_pd(_mm_mul_ps(              \
+                                                              _mm_loadu_ps(yr + 4 * v), s))));
+#define SS__CS_STORE(v) _mm256_storeu_pd(acc + h + 4 * v, a##v);
+#define SS__CS_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+        SS__CS_EACH(SS__CS_LOAD)
+        if (y) {
+            for (r = 0; r < R; r++) {
+                const float *xr = x + (size_t)r * ld + h, *yr = y + (size_t)r * ld + h;
+                const __m128 s = _mm_set1_ps(scale[r]);
+                SS__CS_EACH(SS__CS_ADDMUL)
+            }
+        } else {
+            for (r = 0; r < R; r++) {
+                const float *xr = x + (size_t)r * ld + h;
+                SS__CS_EACH(SS__CS_ADD)
+            }
+        }
+        SS__CS_EACH(SS__CS_STORE)
+#undef SS__CS_LOAD
+#undef SS__CS_X
+#undef SS__CS_ADD
+#undef SS__CS_ADDMUL
+#undef SS__CS_STORE
+#undef SS__CS_EACH
+    }
+#else
+    int c;
+    for (r = 0; r < R; r++) {
+        const float *xr = x + (size_t)r * ld, *yr = y ? y + (size_t)r * ld : NULL;
+        if (yr)
+            for (c = 0; c < 64; c++) acc[c] += (double)xr[c] * (yr[c] * scale[r]);
+        else
+            for (c = 0; c < 64; c++) acc[c] += xr[c];
+    }
+#endif
+}
+
 // >>embedding -------------------------------------------------------------------------------------
 
 SS_API void ss_embedding_forward(float *out, const int *ids, const float *table, int BT, int V,
@@ -3266,8 +3318,11 @@ SS_PRIVATE void ss__add_column_sums(float *dsum, const float *x, int R, int C) {
         double acc[SS__COLS];
         int r, c, n = C - c0 < SS__COLS ? C - c0 : SS__COLS;
         for (c = 0; c < n; c++) acc[c] = 0.0;
-        for (r = 0; r < R; r++)
-            for (c = 0; c < n; c++) acc[c] += x[(size_t)r * C + c0 + c];
+        if (n == SS__COLS)
+            ss__colsum64(acc, x + c0, NULL, NULL, R, (size_t)C);
+        else
+            for (r = 0; r < R; r++)
+                for (c = 0; c < n; c++) acc[c] += x[(size_t)r * C + c0 + c];
         for (c = 0; c < n; c++) dsum[c0 + c] += (float)acc[c];
     }
 }
@@ -3332,10 +3387,13 @@ SS_API void ss_rmsnorm_backward(float *dinp, float *dgain, const float *dout, co
             double acc[SS__COLS];
             int rr, c, n = C - c0 < SS__COLS ? C - c0 : SS__COLS;
             for (c = 0; c < n; c++) acc[c] = 0.0;
-            for (rr = 0; rr < BT; rr++) {
-                const float *x = inp + (size_t)rr * C + c0, *dy = dout + (size_t)rr * C + c0;
-                for (c = 0; c < n; c++) acc[c] += (double)dy[c] * (x[c] * rstd[rr]);
-            }
+            if (n == SS__COLS)
+                ss__colsum64(acc, dout + c0, inp + c0, rstd, BT, (size_t)C);
+            else
+                for (rr = 0; rr < BT; rr++) {
+                    const float *x = inp + (size_t)rr * C + c0, *dy = dout + (size_t)rr * C + c0;
+                    for (c = 0; c < n; c++) acc[c] += (double)dy[c] * (x[c] * rstd[rr]);
+                }
             for (c = 0; c < n; c++) dgain[c0 + c] += (float)acc[c];
         }
     }
