@@ -2577,20 +2577,21 @@ SS_PRIVATE void ss__gemm_naive(int transA, int transB, int M, int N, int K, floa
    slack. Per k: 2 loads + 6 broadcast-loads (Zen 3 does up to 3 loads a cycle) feed 12 FMAs (6
    cycles), so the kernel is FMA-bound; it measures ~100% of peak on packed data in L1/L2. NR =
    16 divides the model widths (256, 768, 1024); rows waste at most 5 of M.
-   AVX-512F, 12 x 32: 24 accumulators (12 rows x 2 zmm of 16 floats) + 2 of B + 1 broadcast =
-   27 of the 32 zmm registers; per k, 2 loads + 12 broadcast-loads feed 24 FMAs. The same
-   kernel code as AVX2 with wider vectors and more rows. It is tested on the 16-core Xeon
-   device machine (tests/test_gemm.c with -march=native), where it replaced 8 x 32 (16
-   accumulators): over the 15 training products on one thread, geometric means of 130, 122
-   and 130 GFLOP/s in three runs against 86, 123 and 72 (2026-11-29, dev runs of a shared
-   virtual machine whose speed moves by up to 40% between minutes; 12 x 32 was the steadiest
-   of ten blockings tried). This 2-core Zen 3 machine cannot run it.
+   AVX-512F, 8 x 32: 16 accumulators (8 rows x 2 zmm of 16 floats), 19 of the 32 zmm
+   registers; the same kernel code as AVX2 with wider vectors. 12 x 32 (24 accumulators, 27
+   registers; -DSS__GEMM_MR=12) was tried against it on 2026-11-29. On a Zen 4 (AVX-512 in two
+   256-bit halves) 8 x 32 was 2% faster on the 15 training products, 15-25% faster on the
+   attention core's 64-row tile products (which 12 rows do not divide) and 2-3% faster on the
+   whole training update. On the 16-core Xeon device machine 12 x 32 measured 122-130 GFLOP/s
+   geometric mean on one thread in three runs and 8 x 32 72-123, a spread that is that
+   shared machine's noise more than either kernel (docs/data/gemm_avx512_tune_20261129.txt).
+   Both are tested wherever the CPU has AVX-512 (tests/run.sh).
    Portable C, 4 x 8: four rows of eight floats, which compilers can keep in SSE/NEON registers
    when they vectorise the inner loop. */
 #if defined(__AVX512F__)
 #include <immintrin.h>
-#ifndef SS__GEMM_MR /* 12, or 8 with -D for tuning experiments */
-#define SS__GEMM_MR 12
+#ifndef SS__GEMM_MR /* 8, or 12 with -D for tuning experiments */
+#define SS__GEMM_MR 8
 #endif
 #define SS__GEMM_NR 32
 #define SS__GEMM_VLEN 16
@@ -2635,7 +2636,7 @@ typedef __m256 ss__gemm_vec;
      256 FMAs per element makes the write-back of C cheap.
    MC = 288: the A block is MC*KC*4 = 288 KiB of the 512 KiB L2. A bigger MC means fewer
      row blocks, and B is packed again for every row block; 288 measured better than 192 and
-     as good as 336 (a multiple of 6 and 12, the two SIMD MRs).
+     as good as 336 (a multiple of 6, 8 and 12, the SIMD MRs).
    NB = 64: B is packed 64 columns (four AVX2 micro-panels) at a time, so that each row of B
      is read in runs of 256 bytes rather than 64; 64 KiB of buffer, which lives in L2.
    NC = 1024: the widest tile. It costs no buffer; it bounds the part of C a tile sweeps.
@@ -2644,8 +2645,7 @@ typedef __m256 ss__gemm_vec;
      16 KiB apart, multiples of the 4 KiB set stride).
    Stack per ss__gemm_tile call, in floats (+16 each for 64-byte alignment):
      abuf MC/MR*(MR*KC+PAD) = 74496, bbuf NB/NR*(NR*KC+PAD) = 16448, cbuf MR*NR = 96
-     -> 364 KB = 356 KiB with AVX2; 355 KiB with AVX-512 (24 A micro-panels of 12 rows) and
-     357 KiB portable likewise. */
+     -> 364 KB = 356 KiB with AVX2; 356 KiB with AVX-512 and 357 KiB portable likewise. */
 #ifndef SS__GEMM_KC /* the blocking can be set with -D for tuning experiments */
 #define SS__GEMM_KC 256
 #endif

@@ -81,6 +81,15 @@ for t in $TESTS; do
         "-lm" "$t" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 done
 
+# The AVX-512 kernel's other register tile (12 x 32, -DSS__GEMM_MR=12), where the CPU runs it
+# (-march=native builds above test the default tile of whichever kernel the CPU has).
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+    step "avx512-mr12/test_gemm" build_run "gcc-mr12-test_gemm" gcc \
+        "$WARN -O2 -mavx512f -mavx2 -mfma -fopenmp -DSS__GEMM_MR=12" "-lm" tests/test_gemm.c OMP_NUM_THREADS=2
+else
+    printf 'NOTE the 12 x 32 AVX-512 tile not run: this CPU has no AVX-512\n'
+fi
+
 barrier
 # The gradient checks must be able to fail: with --mutate every dout reaching a backward is
 # scaled by 1.01, and the finite-difference checks have to catch it.
