@@ -104,6 +104,9 @@
 
    RECENT CHANGES
    ==============
+   0.3.1  a token cache with an offset of -2^63 is refused without signed overflow; the
+          bias and RMSNorm-gain gradient sums vectorised (same bits); the AVX-512 GEMM's
+          12 x 32 tile as a -D option beside the default 8 x 32.
    0.3.0  the tiled attention core (online softmax, memory linear in T), which the model now
           uses; attention dropout decided by a counter hash (both cores draw the same mask);
           a built-in vectorised e^x for softmax, SiLU and cross-entropy; sections 10 (sharded
@@ -128,8 +131,8 @@
 
 #define SS_VERSION_MAJOR 0
 #define SS_VERSION_MINOR 3
-#define SS_VERSION_PATCH 0
-#define SS_VERSION_STRING "0.3.0"
+#define SS_VERSION_PATCH 1
+#define SS_VERSION_STRING "0.3.1"
 
 #ifndef SS_API
 #ifdef SS_STATIC
@@ -11814,6 +11817,11 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
 
 /* ================================================================================================
    HISTORY
+   0.3.1  (2026-11-29) ss_dataset_load checks an offset's bounds before taking a difference
+          with it (a fuzz finding: -2^63 overflowed); ss__colsum64 (the column-split sums of
+          the bias and RMSNorm-gain gradients, AVX2, the scalar order); the transposing packer
+          takes 1 to 8 rows, so SS__GEMM_MR=12 builds a 12 x 32 AVX-512 tile; the blocking
+          macros take -D values for tuning.
    0.3.0  (2026-11-28) ss_attention_tiled_forward/backward (FlashAttention-style tiles with an
           online softmax; the layers run it when acts.att is NULL, the model always); attention
           dropout keep decisions from a hash of (seed, row, key); ss__expf/ss__exp_shift (AVX2);
