@@ -302,7 +302,11 @@ SS_API void ss_params_free(ss_params *p);
    The body is chosen at compile time: SS_SGEMM / SS_USE_CBLAS if set, else the built-in kernel.
    Thread-safe; with OpenMP it runs on all threads, and the built-in kernel's output bits do not
    depend on the thread count. The built-in kernel packs panels on the stack: about 360 KiB per
-   calling thread (a thread created with a small stack, e.g. musl's 128 KiB default, needs more). */
+   calling thread (a thread created with a small stack, e.g. musl's 128 KiB default, needs more).
+   A product with a small C and a long K (M*N <= 294,912 and K >= 2048: the weight gradients)
+   is computed in K slices whose partial products take S*M*N floats (S <= 8) from SS_MALLOC
+   for the call; when that is refused the same operations run on the stack, slower, with the
+   same bits. So ss_gemm never fails, but it is the one place a training step may allocate. */
 SS_API void ss_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
                     int lda, const float *B, int ldb, float beta, float *C, int ldc);
 /* The built-in kernel whatever the build, so benchmarks and tests can set it against a BLAS. */
@@ -315,7 +319,8 @@ SS_API void ss_gemm_builtin(int transA, int transB, int M, int N, int K, float a
 //    forward (outputs, caches for backward, inputs, weights, dimensions)
 //    backward(input grads, weight grads, dout, forward inputs and caches, weights, dimensions)
 //    Every backward ADDS (+=) into every gradient it writes; zero gradients once per step.
-//    A gradient pointer documented "or NULL" is skipped. Kernels never allocate and never fail;
+//    A gradient pointer documented "or NULL" is skipped. Kernels never fail and allocate nothing
+//    of their own (a K-sliced ss_gemm product may borrow heap scratch: section 4);
 //    wrong shapes or NULL required buffers are programmer errors caught by SS_ASSERT.
 
 /* >>embedding  out[r] = table[ids[r]].
@@ -678,7 +683,8 @@ SS_API void ss_ffn_backward(float *dinp, ss_ffn_weights *dw, ss_ffn_grads *grads
 //    classifier). Layers below num_dense_layers are MHA with a dense FFN; the others are MLA or
 //    MLA-o with a dense or decomposed FFN. Parameters live in an ss_params registry under their
 //    PyTorch names (SPEC 8); activations for max_B x max_T in one block, activation gradients in
-//    another, so forward and backward never allocate.
+//    another, so forward and backward allocate nothing of their own (backward's K-sliced weight-
+//    gradient products may borrow ss_gemm scratch, and do without it when refused: section 4).
 
 /* The model block of a seed config: the 27 keys of its "model" section, same names, plus
    num_labels and causal. Nullable sizes (JSON null) are 0. Real values are double so that a
@@ -911,7 +917,8 @@ SS_API void ss_model_forward(ss_model *model, ss_model_stats *stats, const int *
    (model->dw, i.e. params.grad). grad_scale is 1 for one batch; kept / total_kept spreads one
    mean over several micro-batches. Backward zeroes only its own activation-gradient scratch;
    parameter gradients accumulate (ss_model_zero_grad once per step). Needs a forward with
-   targets (or labels) just before, on the same model. Never allocates, never fails. */
+   targets (or labels) just before, on the same model. Never fails; allocates nothing itself
+   (ss_gemm may borrow scratch for the K-sliced weight gradients, as documented there). */
 SS_API void ss_model_backward(ss_model *model, float grad_scale);
 
 // >>train =========================================================================================
