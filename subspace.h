@@ -3223,56 +3223,54 @@ SS_API void ss_gemm(int transA, int transB, int M, int N, int K, float alpha, co
 
 #define SS__COLS 64 /* columns per thread task in the column-split reductions */
 
-/* acc[c] += the sum over rows r < R (row stride ld) of x[r][c] for c < 64, in double and in row
-   order for each column; with y, of x[r][c] * (y[r][c] * scale[r]) (the inner product in float,
-   then x times it in double). The column-split reductions' inner loop: under AVX2 four columns
-   to a vector, 32 columns a pass, so that each column sees the scalar loop's operations in the
-   scalar loop's order (same bits); else the scalar loop. */
-SS_PRIVATE void ss__colsum64(double *acc, const float *x, const float *y, const float *scale,
-                             int R, size_t ld) {
-    int r;
+/* acc[c] += the sum over rows r < R (row stride ld) of x[r][c] for c < n, in double and in row
+   order for each column; with y, of x[r][c] * (y[r][c] * scale[r]) (the product in float, then
+   x times it in double). The inner loop of the column-split reductions: under AVX2, 32 columns
+   a pass, four to a vector, then the rest one at a time; every column sees the same operations
+   in the same order either way (same bits). */
+SS_PRIVATE void ss__colsum(double *acc, const float *x, const float *y, const float *scale, int R,
+                           int n, size_t ld) {
+    int r, c, c0 = 0;
 #if defined(__AVX2__)
-    int h;
-    for (h = 0; h < 64; h += 32) {
-#define SS__CS_LOAD(v) __m256d a##v = _mm256_loadu_pd(acc + h + 4 * v);
+#define SS__CS_LOAD(v) __m256d a##v = _mm256_loadu_pd(acc + c0 + 4 * v);
 #define SS__CS_X(v) _mm256_cvtps_pd(_mm_loadu_ps(xr + 4 * v))
 #define SS__CS_ADD(v) a##v = _mm256_add_pd(a##v, SS__CS_X(v));
 #define SS__CS_ADDMUL(v)                                                                           \
     a##v = _mm256_add_pd(a##v, _mm256_mul_pd(SS__CS_X(v), _mm256_cvtps_pd(_mm_mul_ps(              \
                                                               _mm_loadu_ps(yr + 4 * v), s))));
-#define SS__CS_STORE(v) _mm256_storeu_pd(acc + h + 4 * v, a##v);
+#define SS__CS_STORE(v) _mm256_storeu_pd(acc + c0 + 4 * v, a##v);
 #define SS__CS_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+    for (; c0 + 32 <= n; c0 += 32) {
         SS__CS_EACH(SS__CS_LOAD)
         if (y) {
             for (r = 0; r < R; r++) {
-                const float *xr = x + (size_t)r * ld + h, *yr = y + (size_t)r * ld + h;
+                const float *xr = x + (size_t)r * ld + c0, *yr = y + (size_t)r * ld + c0;
                 const __m128 s = _mm_set1_ps(scale[r]);
                 SS__CS_EACH(SS__CS_ADDMUL)
             }
         } else {
             for (r = 0; r < R; r++) {
-                const float *xr = x + (size_t)r * ld + h;
+                const float *xr = x + (size_t)r * ld + c0;
                 SS__CS_EACH(SS__CS_ADD)
             }
         }
         SS__CS_EACH(SS__CS_STORE)
+    }
 #undef SS__CS_LOAD
 #undef SS__CS_X
 #undef SS__CS_ADD
 #undef SS__CS_ADDMUL
 #undef SS__CS_STORE
 #undef SS__CS_EACH
-    }
-#else
-    int c;
-    for (r = 0; r < R; r++) {
-        const float *xr = x + (size_t)r * ld, *yr = y ? y + (size_t)r * ld : NULL;
-        if (yr)
-            for (c = 0; c < 64; c++) acc[c] += (double)xr[c] * (yr[c] * scale[r]);
-        else
-            for (c = 0; c < 64; c++) acc[c] += xr[c];
-    }
 #endif
+    if (c0 < n)
+        for (r = 0; r < R; r++) {
+            const float *xr = x + (size_t)r * ld, *yr = y ? y + (size_t)r * ld : NULL;
+            if (yr)
+                for (c = c0; c < n; c++) acc[c] += (double)xr[c] * (yr[c] * scale[r]);
+            else
+                for (c = c0; c < n; c++) acc[c] += xr[c];
+        }
 }
 
 // >>embedding -------------------------------------------------------------------------------------
@@ -3326,13 +3324,9 @@ SS_PRIVATE void ss__add_column_sums(float *dsum, const float *x, int R, int C) {
     SS__OMP(parallel for schedule(static))
     for (c0 = 0; c0 < C; c0 += SS__COLS) {
         double acc[SS__COLS];
-        int r, c, n = C - c0 < SS__COLS ? C - c0 : SS__COLS;
+        int c, n = C - c0 < SS__COLS ? C - c0 : SS__COLS;
         for (c = 0; c < n; c++) acc[c] = 0.0;
-        if (n == SS__COLS)
-            ss__colsum64(acc, x + c0, NULL, NULL, R, (size_t)C);
-        else
-            for (r = 0; r < R; r++)
-                for (c = 0; c < n; c++) acc[c] += x[(size_t)r * C + c0 + c];
+        ss__colsum(acc, x + c0, NULL, NULL, R, n, (size_t)C);
         for (c = 0; c < n; c++) dsum[c0 + c] += (float)acc[c];
     }
 }
@@ -3395,15 +3389,9 @@ SS_API void ss_rmsnorm_backward(float *dinp, float *dgain, const float *dout, co
         SS__OMP(parallel for schedule(static))
         for (c0 = 0; c0 < C; c0 += SS__COLS) {
             double acc[SS__COLS];
-            int rr, c, n = C - c0 < SS__COLS ? C - c0 : SS__COLS;
+            int c, n = C - c0 < SS__COLS ? C - c0 : SS__COLS;
             for (c = 0; c < n; c++) acc[c] = 0.0;
-            if (n == SS__COLS)
-                ss__colsum64(acc, dout + c0, inp + c0, rstd, BT, (size_t)C);
-            else
-                for (rr = 0; rr < BT; rr++) {
-                    const float *x = inp + (size_t)rr * C + c0, *dy = dout + (size_t)rr * C + c0;
-                    for (c = 0; c < n; c++) acc[c] += (double)dy[c] * (x[c] * rstd[rr]);
-                }
+            ss__colsum(acc, dout + c0, inp + c0, rstd, BT, n, (size_t)C);
             for (c = 0; c < n; c++) dgain[c0 + c] += (float)acc[c];
         }
     }
@@ -11825,7 +11813,7 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
 /* ================================================================================================
    HISTORY
    0.3.1  (2026-11-29) ss_dataset_load checks an offset's bounds before taking a difference
-          with it (a fuzz finding: -2^63 overflowed); ss__colsum64 (the column-split sums of
+          with it (a fuzz finding: -2^63 overflowed); ss__colsum (the column-split sums of
           the bias and RMSNorm-gain gradients, AVX2, the scalar order); the transposing packer
           takes 1 to 8 rows, so SS__GEMM_MR=12 builds a 12 x 32 AVX-512 tile; the blocking
           macros take -D values for tuning.
