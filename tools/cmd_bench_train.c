@@ -53,15 +53,38 @@ double bench_train_flops(const ss_config *cfg, const ss_params *params, int B, i
     return flops;
 }
 
+/* The benchmark's batch: B*T random ids and ~15% of positions scored (their own id as the
+   target, the rest SS_IGNORE_INDEX), the same for every run. Returns the scored count. */
+int bench_train_batch(int vocab_size, int B, int T, int *ids, int *targets) {
+    ss_rng rng;
+    int i, kept = 0;
+    ss_rng_seed(&rng, 7);
+    for (i = 0; i < B * T; i++) {
+        ids[i] = (int)(ss_rng_u32(&rng) % (uint32_t)vocab_size);
+        targets[i] = ss_rng_uniform(&rng) < 0.15f ? ids[i] : SS_IGNORE_INDEX;
+        kept += targets[i] != SS_IGNORE_INDEX;
+    }
+    return kept;
+}
+
+/* One timed unit: a full training update (zero grad, forward, backward, clip, AdamW step t). */
+void bench_train_update(ss_model *model, ss_adamw *opt, const int *ids, const int *targets, int B,
+                        int T, int t) {
+    ss_model_stats stats;
+    ss_model_zero_grad(model);
+    ss_model_forward(model, &stats, ids, NULL, targets, NULL, B, T, 1);
+    ss_model_backward(model, 1.0f);
+    ss_clip_grad_norm(&model->params, 1.0);
+    ss_adamw_step(&model->params, opt, 5e-4, t);
+}
+
 static void bench_train_one(const char *path, int B, int T, int reps, bench_train_out *out) {
     ss_config cfg;
     ss_model model;
-    ss_model_stats stats;
     ss_adamw opt;
-    ss_rng rng;
     struct rusage ru;
     double t[64];
-    int *ids, *targets, i, rep, kept = 0;
+    int *ids, *targets, rep, kept;
     memset(out, 0, sizeof *out);
     memset(&model, 0, sizeof model);
     if (ss_config_load(&cfg, path) != SS_OK || ss_model_init(&model, &cfg, SS_HEAD_MLM, B, T, 42) != SS_OK) {
@@ -74,20 +97,11 @@ static void bench_train_one(const char *path, int B, int T, int reps, bench_trai
         free(ids), free(targets), ss_model_free(&model);
         return;
     }
-    ss_rng_seed(&rng, 7);
-    for (i = 0; i < B * T; i++) {
-        ids[i] = (int)(ss_rng_u32(&rng) % (uint32_t)cfg.vocab_size);
-        targets[i] = ss_rng_uniform(&rng) < 0.15f ? ids[i] : SS_IGNORE_INDEX;
-        kept += targets[i] != SS_IGNORE_INDEX;
-    }
+    kept = bench_train_batch(cfg.vocab_size, B, T, ids, targets);
     ss_adamw_default(&opt);
     for (rep = -1; rep < reps; rep++) { /* rep -1 warms up */
         double t0 = ss_time_seconds();
-        ss_model_zero_grad(&model);
-        ss_model_forward(&model, &stats, ids, NULL, targets, NULL, B, T, 1);
-        ss_model_backward(&model, 1.0f);
-        ss_clip_grad_norm(&model.params, 1.0);
-        ss_adamw_step(&model.params, &opt, 5e-4, rep + 2);
+        bench_train_update(&model, &opt, ids, targets, B, T, rep + 2);
         if (rep >= 0) t[rep] = ss_time_seconds() - t0;
     }
     out->ms = 1e3 * tool_median(t, reps);

@@ -1,6 +1,6 @@
 /* tools/bench/gemm_trace.c - where the matrix-product time of one training update goes: every
-   ss_gemm call of `reps` updates (forward, backward, clipping, AdamW at B x T with ~15% of
-   positions scored, as `ss bench train`) is timed through the SS_SGEMM hook of section 4 and
+   ss_gemm call of `reps` updates (`ss bench train`'s batch and update, from
+   tools/cmd_bench_train.c) is timed through the SS_SGEMM hook of section 4 and
    added up per shape, then printed with calls per update, milliseconds per update and GFLOP/s.
      cc -std=c99 -O2 -march=native -fopenmp -o build/gemm_trace tools/bench/gemm_trace.c -lm
      OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE build/gemm_trace configs/best_mla-o.json 3
@@ -20,6 +20,8 @@ static void trace_gemm(int tA, int tB, int M, int N, int K, float alpha, const f
 #define SS_SGEMM trace_gemm
 #define SS_IMPLEMENTATION
 #include "../../subspace.h"
+#include "../common.c"
+#include "../cmd_bench_train.c"
 
 typedef struct trace_shape {
     int tA, tB, M, N, K;
@@ -72,9 +74,7 @@ int main(int argc, char **argv) {
     const int reps = argc > 2 ? atoi(argv[2]) : 3, B = 32, T = 128;
     ss_config cfg;
     ss_model model;
-    ss_model_stats stats;
     ss_adamw opt;
-    ss_rng rng;
     int *ids, *targets, i, rep;
     double update_s = 0.0, wall_gemm = 0.0, nested_gemm = 0.0;
     if (reps < 1 || reps > 100) {
@@ -93,20 +93,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "gemm_trace: out of memory\n");
         return 1;
     }
-    ss_rng_seed(&rng, 7); /* the ids and mask of `ss bench train` */
-    for (i = 0; i < B * T; i++) {
-        ids[i] = (int)(ss_rng_u32(&rng) % (uint32_t)cfg.vocab_size);
-        targets[i] = ss_rng_uniform(&rng) < 0.15f ? ids[i] : SS_IGNORE_INDEX;
-    }
+    bench_train_batch(cfg.vocab_size, B, T, ids, targets);
     ss_adamw_default(&opt);
     for (rep = -1; rep < reps; rep++) { /* update -1 warms up, untraced */
         double t0 = ss_time_seconds();
         tracing = rep >= 0;
-        ss_model_zero_grad(&model);
-        ss_model_forward(&model, &stats, ids, NULL, targets, NULL, B, T, 1);
-        ss_model_backward(&model, 1.0f);
-        ss_clip_grad_norm(&model.params, 1.0);
-        ss_adamw_step(&model.params, &opt, 5e-4, rep + 2);
+        bench_train_update(&model, &opt, ids, targets, B, T, rep + 2);
         if (tracing) update_s += ss_time_seconds() - t0;
     }
     qsort(shapes, (size_t)n_shapes, sizeof shapes[0], by_time);
