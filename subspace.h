@@ -27,6 +27,8 @@
    | SS_ASSERT(x)        | assert(x)        | implementation TU      | programmer-error check                     |
    | SS_MEMCPY/SS_MEMSET | libc             | implementation TU      | memory copy and fill                       |
    | SS_LM_CHUNK         | 256              | implementation TU      | rows of LM logits computed at once         |
+   | SS_LM_KEEP          | 1024             | implementation TU      | scored rows whose LM probabilities the     |
+   |                     |                  |                        | forward keeps for the backward             |
    | SS_SQRTF            | libm             | implementation TU      | the math group; also SS_TANHF, SS_POWF,    |
    |                     |                  |                        | SS_SQRT, SS_LOG, SS_COS, SS_SIN            |
    | SS_EXPF(x)          | built-in         | implementation TU      | scalar float e^x (<= 2 ulp); the softmax,  |
@@ -748,6 +750,14 @@ typedef enum ss_head {
 #ifndef SS_LM_CHUNK
 #define SS_LM_CHUNK 256
 #endif
+/* Rows of LM probabilities the forward keeps for the backward. When a batch scores at most
+   max(SS_LM_KEEP, SS_LM_CHUNK) rows (the seed's 15% of 32 x 128 is about 614), the head computes
+   all their logits in one product and the backward starts from the forward's probabilities;
+   with more, both go SS_LM_CHUNK rows at a time and the backward computes each chunk's logits
+   again. The (rows, V) buffer is the cost: 1024 x 30522 floats = 119 MiB. Implementation TU. */
+#ifndef SS_LM_KEEP
+#define SS_LM_KEEP 1024
+#endif
 
 /* Parameters (or gradients) of one block: encoder_model.layers.{i}. */
 typedef struct ss_layer_weights {
@@ -795,11 +805,14 @@ typedef struct ss_model_acts {
     float *branch;         /* (B,T,D) an attention or FFN output before its residual add */
     float *losses;         /* LM (B,T) per-row loss, 0 where the target is -100; classifier (B) */
     int *lm_rows;          /* LM (B*T) the rows whose target is kept, ascending */
-    int *lm_targets;       /* LM (SS_LM_CHUNK) targets of the current chunk */
-    float *lm_h;           /* LM (SS_LM_CHUNK, D) hidden rows of the current chunk */
-    float *lm_hp;          /* LM with vocab_subspace (SS_LM_CHUNK, Rv) lm_h @ vocab_proj */
-    float *lm_logits;      /* LM (SS_LM_CHUNK, V) logits, then softmax probabilities */
-    float *lm_loss;        /* LM (SS_LM_CHUNK) losses of the current chunk */
+    int lm_cap;            /* LM rows of the five buffers below: max(SS_LM_KEEP, SS_LM_CHUNK),
+                              at most B*T */
+    int *lm_targets;       /* LM (lm_cap) targets of the current piece of kept rows */
+    float *lm_h;           /* LM (lm_cap, D) hidden rows of the current piece */
+    float *lm_hp;          /* LM with vocab_subspace (lm_cap, Rv) lm_h @ vocab_proj */
+    float *lm_logits;      /* LM (lm_cap, V) logits, then softmax probabilities; backward turns
+                              them into their gradient */
+    float *lm_loss;        /* LM (lm_cap) losses of the current piece */
     float *cls;            /* classifier (B,D) h at position 0 ([CLS]) */
     float *pool_pre;       /* classifier (B,D) dense output */
     float *pooled;         /* classifier (B,D) tanh(pool_pre) */
@@ -824,9 +837,8 @@ typedef struct ss_model_grads {
     ss_attn_grads attn;    /* scratch of the layer being processed */
     ss_ffn_grads ffn;
     float *demb_r;         /* vocab_subspace (B,T,Rv) */
-    float *dlm_h;          /* LM (SS_LM_CHUNK, D) */
-    float *dlm_hp;         /* LM with vocab_subspace (SS_LM_CHUNK, Rv) */
-    float *dlm_logits;     /* LM (SS_LM_CHUNK, V) */
+    float *dlm_h;          /* LM (lm_cap, D) */
+    float *dlm_hp;         /* LM with vocab_subspace (lm_cap, Rv) */
     float *dcls;           /* classifier (B,D) */
     float *dpool_pre;      /* classifier (B,D) */
     float *dpooled;        /* classifier (B,D) */
@@ -902,7 +914,8 @@ SS_API void ss_model_zero_grad(ss_model *model);
    to); 1 <= B <= max_B, 1 <= T <= max_T.
    MLM, causal LM: targets (B,T) in [0,V) or SS_IGNORE_INDEX (-100), row t scored against
      targets[t] (for the causal LM the caller shifts: targets[t] = ids[t+1], -100 at the end);
-     labels unused. Logits are computed only for kept rows, SS_LM_CHUNK rows at a time.
+     labels unused. Logits are computed only for kept rows: all at once when they are at most
+     acts.lm_cap (SS_LM_KEEP), else SS_LM_CHUNK rows at a time.
    Classifier, num_labels >= 2: targets (B) class ids (or -100 to skip an example); cross-entropy.
    Classifier, num_labels == 1: labels (B) float regression targets, MSE against the one logit;
      targets unused.
@@ -4537,6 +4550,8 @@ SS_PRIVATE void ss__model_layout(ss_model *m, ss__carver *cv, ss__carver *cv_gra
     const size_t Rf = c->ffn_decompose ? (size_t)c->ffn_rank : 0;
     const size_t Rv = c->vocab_subspace ? (size_t)c->vocab_rank : 0;
     const size_t chunk = BT < SS_LM_CHUNK ? BT : SS_LM_CHUNK;
+    const size_t lm_keep = BT < (size_t)SS_LM_KEEP ? BT : (size_t)SS_LM_KEEP;
+    const size_t lm_cap = lm_keep > chunk ? lm_keep : chunk;
     const int L = c->num_hidden_layers, lm = m->head != SS_HEAD_CLASSIFIER;
     ss_model_acts *a = &m->acts;
     ss_model_grads *g = &m->grads;
@@ -4615,11 +4630,12 @@ SS_PRIVATE void ss__model_layout(ss_model *m, ss__carver *cv, ss__carver *cv_gra
     a->losses = SS__CARVE_F(cv, lm ? BT : B, 1);
     if (lm) {
         a->lm_rows = (int *)ss__carve(cv, BT, 1, sizeof(int));
-        a->lm_targets = (int *)ss__carve(cv, chunk, 1, sizeof(int));
-        a->lm_h = SS__CARVE_F(cv, chunk, D);
-        a->lm_hp = SS__CARVE_F(cv, chunk, Rv);
-        a->lm_logits = SS__CARVE_F(cv, chunk, V);
-        a->lm_loss = SS__CARVE_F(cv, chunk, 1);
+        a->lm_cap = (int)lm_cap;
+        a->lm_targets = (int *)ss__carve(cv, lm_cap, 1, sizeof(int));
+        a->lm_h = SS__CARVE_F(cv, lm_cap, D);
+        a->lm_hp = SS__CARVE_F(cv, lm_cap, Rv);
+        a->lm_logits = SS__CARVE_F(cv, lm_cap, V);
+        a->lm_loss = SS__CARVE_F(cv, lm_cap, 1);
     } else {
         a->cls = SS__CARVE_F(cv, B, D);
         a->pool_pre = SS__CARVE_F(cv, B, D);
@@ -4658,9 +4674,8 @@ SS_PRIVATE void ss__model_layout(ss_model *m, ss__carver *cv, ss__carver *cv_gra
     g->ffn.dh = SS__CARVE_F(cv_grad, BT, F);
     g->demb_r = SS__CARVE_F(cv_grad, BT, Rv);
     if (lm) {
-        g->dlm_h = SS__CARVE_F(cv_grad, chunk, D);
-        g->dlm_hp = SS__CARVE_F(cv_grad, chunk, Rv);
-        g->dlm_logits = SS__CARVE_F(cv_grad, chunk, V);
+        g->dlm_h = SS__CARVE_F(cv_grad, lm_cap, D);
+        g->dlm_hp = SS__CARVE_F(cv_grad, lm_cap, Rv);
     } else {
         g->dcls = SS__CARVE_F(cv_grad, B, D);
         g->dpool_pre = SS__CARVE_F(cv_grad, B, D);
@@ -4849,7 +4864,13 @@ SS_PRIVATE float ss__classifier_dropout(const ss_config *c, int training) {
 
 /* Logits of kept rows [first, first+n) of the LM head, then their softmax and losses:
      lm_h = h[rows];  logits = lm_h E^T,  or with the vocab subspace (lm_h P) E_r^T (SPEC 1.12)
-   Forward runs it for every chunk; backward runs it again instead of keeping (kept, V) logits. */
+   The kept rows go through in pieces of ss__lm_piece rows. With one piece, backward starts from
+   the probabilities forward left; with several, backward runs this again for each piece
+   instead of keeping (kept, V) logits. */
+SS_PRIVATE int ss__lm_piece(const ss_model_acts *a) {
+    return a->kept <= a->lm_cap ? a->kept : SS_LM_CHUNK;
+}
+
 SS_PRIVATE void ss__lm_chunk(ss_model *m, ss_ce_stats *ce, int first, int n) {
     const ss_config *c = &m->config;
     ss_model_acts *a = &m->acts;
@@ -4873,7 +4894,7 @@ SS_PRIVATE void ss__lm_chunk(ss_model *m, ss_ce_stats *ce, int first, int n) {
 SS_PRIVATE void ss__lm_head_forward(ss_model *m, ss_model_stats *st) {
     ss_model_acts *a = &m->acts;
     const int BT = a->B * a->T;
-    int r, first, kept = 0;
+    int r, first, piece, kept = 0;
     for (r = 0; r < BT; r++) {
         SS_ASSERT((a->targets[r] == SS_IGNORE_INDEX ||
                    (a->targets[r] >= 0 && a->targets[r] < m->config.vocab_size)) &&
@@ -4882,17 +4903,31 @@ SS_PRIVATE void ss__lm_head_forward(ss_model *m, ss_model_stats *st) {
         if (a->targets[r] != SS_IGNORE_INDEX) a->lm_rows[kept++] = r;
     }
     a->kept = kept;
-    for (first = 0; first < kept; first += SS_LM_CHUNK) {
-        const int n = kept - first < SS_LM_CHUNK ? kept - first : SS_LM_CHUNK;
+    piece = ss__lm_piece(a);
+    for (first = 0; first < kept; first += piece) {
+        const int n = kept - first < piece ? kept - first : piece;
         ss_ce_stats ce;
         int i;
         ss__lm_chunk(m, &ce, first, n);
         for (i = 0; i < n; i++) a->losses[a->lm_rows[first + i]] = a->lm_loss[i];
-        st->loss_sum += ce.loss_sum; /* chunk sums in order: the same bits for any thread count */
+        st->loss_sum += ce.loss_sum; /* piece sums in order: the same bits for any thread count */
         st->correct += ce.correct;
     }
     st->kept = kept;
     st->loss = kept ? (float)(st->loss_sum / kept) : 0.0f;
+}
+
+/* p (n,V) = dloss * (p - onehot(target)) in place: ss_crossentropy_backward into zeros, for
+   rows that are all kept (the same bits: 0 + x is x). */
+SS_PRIVATE void ss__ce_grad_inplace(float *p, float dloss, const int *targets, int n, int V) {
+    int r;
+    SS__OMP(parallel for schedule(static))
+    for (r = 0; r < n; r++) {
+        float *pr = p + (size_t)r * V;
+        int j;
+        for (j = 0; j < V; j++) pr[j] *= dloss;
+        pr[targets[r]] -= dloss;
+    }
 }
 
 SS_PRIVATE void ss__lm_head_backward(ss_model *m, float grad_scale) {
@@ -4900,20 +4935,22 @@ SS_PRIVATE void ss__lm_head_backward(ss_model *m, float grad_scale) {
     ss_model_acts *a = &m->acts;
     ss_model_grads *g = &m->grads;
     const int D = c->hidden_size, V = c->vocab_size, Rv = c->vocab_rank, kept = a->kept;
+    const int piece = ss__lm_piece(a);
+    const float dloss = kept ? grad_scale / (float)kept : 0.0f; /* loss = row losses / kept */
+    float *dlogits = a->lm_logits; /* the gradient replaces the probabilities */
     int first;
-    for (first = 0; first < kept; first += SS_LM_CHUNK) {
-        const int n = kept - first < SS_LM_CHUNK ? kept - first : SS_LM_CHUNK;
-        ss_ce_stats ce;
+    for (first = 0; first < kept; first += piece) {
+        const int n = kept - first < piece ? kept - first : piece;
         int i;
-        ss__lm_chunk(m, &ce, first, n); /* recomputed: lm_logits now holds the probabilities */
-        ss__zero(g->dlm_logits, (size_t)n * V);
+        if (piece < kept) { /* several pieces: only the last one's probabilities are left */
+            ss_ce_stats ce;
+            ss__lm_chunk(m, &ce, first, n);
+        }
+        ss__ce_grad_inplace(dlogits, dloss, a->lm_targets, n, V);
         ss__zero(g->dlm_h, (size_t)n * D);
-        /* loss = sum of row losses / kept, so each row's dloss is grad_scale / kept */
-        ss_crossentropy_backward(g->dlm_logits, grad_scale / (float)kept, a->lm_logits,
-                                 a->lm_targets, n, V);
         if (c->vocab_subspace) {
             ss__zero(g->dlm_hp, (size_t)n * Rv);
-            ss_linear_backward(g->dlm_hp, m->dw.vocab_embed_weight, NULL, g->dlm_logits, a->lm_hp,
+            ss_linear_backward(g->dlm_hp, m->dw.vocab_embed_weight, NULL, dlogits, a->lm_hp,
                                m->w.vocab_embed_weight, n, Rv, V);
             /* forward lm_hp = lm_h P: dlm_h += dlm_hp P^T;  dP += lm_h^T dlm_hp */
             ss_gemm(0, 1, n, D, Rv, 1.0f, g->dlm_hp, Rv, m->w.vocab_proj_weight, Rv, 1.0f,
@@ -4921,7 +4958,7 @@ SS_PRIVATE void ss__lm_head_backward(ss_model *m, float grad_scale) {
             ss_gemm(1, 0, D, Rv, n, 1.0f, a->lm_h, D, g->dlm_hp, Rv, 1.0f,
                     m->dw.vocab_proj_weight, Rv);
         } else {
-            ss_linear_backward(g->dlm_h, m->dw.vocab_embed_weight, NULL, g->dlm_logits, a->lm_h,
+            ss_linear_backward(g->dlm_h, m->dw.vocab_embed_weight, NULL, dlogits, a->lm_h,
                                m->w.vocab_embed_weight, n, D, V);
         }
         for (i = 0; i < n; i++) { /* kept rows are distinct: scatter back into dresid */

@@ -167,8 +167,9 @@ int main(void) {
            (double)correct / kept, kept, ss_time_seconds() - t0);
 
     /* 7. Fill in a [MASK]. The tokenizer reads "[MASK]" in text as its id. The LM head computes
-       logits only for rows that have a target, packed in order, SS_LM_CHUNK rows at a time, into
-       acts.lm_logits, and turns them into probabilities in place. So give exactly the masked row
+       logits only for rows that have a target, packed in order into acts.lm_logits (all at
+       once, or SS_LM_CHUNK rows at a time past acts.lm_cap), and turns them into probabilities
+       in place. So give exactly the masked row
        a target (any valid id: it decides only the loss): row 0 of acts.lm_logits is then that
        position's distribution over the V tokens, and its argmax is the model's guess. */
     for (k = 0; k < 2; k++) {

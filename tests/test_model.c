@@ -4,7 +4,8 @@
    of FD_SAMPLES from larger ones) against central finite differences of the model's loss (summed
    in double by the ops), for MHA, MLA, MLA-o, mixed num_dense_layers, the decomposed FFN, the
    vocabulary subspace, attention_bias, with and without padding, causal and not, the MLM head
-   (some targets -100; SS_LM_CHUNK is 5 here, so the head runs in several chunks), the classifier
+   (some targets -100; the scored rows in one piece, as kept for backward, and, with acts.lm_cap
+   lowered to SS_LM_CHUNK = 5, in several chunks that backward computes again), the classifier
    (2 labels, cross-entropy; 1 label, MSE) and the causal-LM head, and with dropout on (the dropout
    stream restored before every forward, so the mask is fixed).
    Forward: the encoder and the LM loss against a double-precision reference written from SPEC 1
@@ -23,6 +24,7 @@
 
 #include "test_alloc.h"
 #define SS_LM_CHUNK 5 /* several chunks and a ragged last one, even in tiny batches */
+#define SS_LM_KEEP 12  /* the fd batch (2 x 6) in one piece; fd_case.lm_chunks forces chunks */
 #define SS_IMPLEMENTATION
 #include "../subspace.h"
 #include "test_util.h"
@@ -157,11 +159,13 @@ typedef struct fd_case {
     ss_head head;
     int num_dense, output_subspace, ffn_decompose, vocab_subspace, attention_bias, causal;
     int pad, training, num_labels;
+    int lm_chunks; /* 1: acts.lm_cap lowered to SS_LM_CHUNK, so the LM head must go in chunks */
 } fd_case;
 
 static void fd_model(const fd_case *fc, ss_rng *rng) {
     ss_config c = tiny_config();
     ss_model m;
+    ss_model_stats st;
     batch bt;
     ss_rng rng0;
     double worst = 0.0, maxdiff = 0.0, worst_a = 0, worst_n = 0;
@@ -181,9 +185,16 @@ static void fd_model(const fd_case *fc, ss_rng *rng) {
     perturb_vectors(&m, rng);
     make_batch(&bt, 2, 6, fc->pad, fc->head, &c, rng);
     rng0 = m.rng;
+    if (fc->lm_chunks) m.acts.lm_cap = SS_LM_CHUNK; /* the buffers keep their size */
 
     ss_model_zero_grad(&m);
-    run_forward(&m, &bt, fc->pad, fc->training, NULL);
+    run_forward(&m, &bt, fc->pad, fc->training, &st);
+    if (fc->head != SS_HEAD_CLASSIFIER) { /* the path the LM head took must be the one asked for */
+        const int chunked = st.kept > m.acts.lm_cap;
+        snprintf(name, sizeof name, "model fd: %s: %d scored rows, LM head in %s", fc->name,
+                 st.kept, chunked ? "chunks of SS_LM_CHUNK" : "one piece");
+        test_report(chunked == fc->lm_chunks && st.kept > 0, name, 0.0);
+    }
     ss_model_backward(&m, grad_scale);
     for (i = 0; i < m.params.count; i++) {
         const ss_tensor *t = &m.params.tensors[i];
@@ -239,23 +250,26 @@ static void fd_model(const fd_case *fc, ss_rng *rng) {
 static void test_fd(ss_rng *rng) {
     static const fd_case cases[] = {
         /* name, head, num_dense, output_subspace, ffn_decompose, vocab_subspace, attention_bias,
-           causal, pad, training, num_labels */
-        {"MHA, MLM, padding", SS_HEAD_MLM, 3, 0, 0, 0, 0, 0, 1, 0, 0},
-        {"MLA, MLM, padding", SS_HEAD_MLM, 0, 0, 0, 0, 0, 0, 1, 0, 0},
-        {"MLA-o, MLM, padding", SS_HEAD_MLM, 0, 1, 0, 0, 0, 0, 1, 0, 0},
-        {"MLA-o, MLM, no padding (key_mask NULL)", SS_HEAD_MLM, 0, 1, 0, 0, 0, 0, 0, 0, 0},
-        {"mixed num_dense_layers=1, MLM", SS_HEAD_MLM, 1, 1, 0, 0, 0, 0, 1, 0, 0},
-        {"decomposed FFN (dense layer 0 + 2 MLA)", SS_HEAD_MLM, 1, 0, 1, 0, 0, 0, 1, 0, 0},
-        {"vocab subspace, MLM", SS_HEAD_MLM, 0, 1, 0, 1, 0, 0, 1, 0, 0},
-        {"attention_bias (MHA + MLA-o)", SS_HEAD_MLM, 1, 1, 0, 0, 1, 0, 1, 0, 0},
-        {"attention_bias (MLA)", SS_HEAD_MLM, 0, 0, 0, 0, 1, 0, 1, 0, 0},
-        {"causal attention, MLM", SS_HEAD_MLM, 1, 1, 0, 0, 0, 1, 1, 0, 0},
-        {"causal LM head", SS_HEAD_CAUSAL_LM, 1, 1, 0, 1, 0, 1, 1, 0, 0},
-        {"classifier, 2 labels (CE)", SS_HEAD_CLASSIFIER, 1, 1, 0, 0, 0, 0, 1, 0, 2},
-        {"classifier, 1 label (MSE)", SS_HEAD_CLASSIFIER, 1, 1, 1, 0, 1, 0, 1, 0, 1},
-        {"everything: decomposed, vocab, bias, causal", SS_HEAD_MLM, 1, 1, 1, 1, 1, 1, 1, 0, 0},
-        {"dropout on (mask fixed), MLM", SS_HEAD_MLM, 1, 1, 0, 0, 0, 0, 1, 1, 0},
-        {"dropout on (mask fixed), classifier", SS_HEAD_CLASSIFIER, 1, 0, 0, 0, 1, 0, 1, 1, 3},
+           causal, pad, training, num_labels, lm_chunks */
+        {"MHA, MLM, padding", SS_HEAD_MLM, 3, 0, 0, 0, 0, 0, 1, 0, 0, 0},
+        {"MLA, MLM, padding", SS_HEAD_MLM, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0},
+        {"MLA-o, MLM, padding", SS_HEAD_MLM, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0},
+        {"MLA-o, MLM, no padding (key_mask NULL)", SS_HEAD_MLM, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+        {"MLA-o, MLM, LM head in chunks", SS_HEAD_MLM, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1},
+        {"vocab subspace, MLM, LM head in chunks", SS_HEAD_MLM, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1},
+        {"causal LM head in chunks", SS_HEAD_CAUSAL_LM, 1, 1, 0, 1, 0, 1, 0, 0, 0, 1},
+        {"mixed num_dense_layers=1, MLM", SS_HEAD_MLM, 1, 1, 0, 0, 0, 0, 1, 0, 0, 0},
+        {"decomposed FFN (dense layer 0 + 2 MLA)", SS_HEAD_MLM, 1, 0, 1, 0, 0, 0, 1, 0, 0, 0},
+        {"vocab subspace, MLM", SS_HEAD_MLM, 0, 1, 0, 1, 0, 0, 1, 0, 0, 0},
+        {"attention_bias (MHA + MLA-o)", SS_HEAD_MLM, 1, 1, 0, 0, 1, 0, 1, 0, 0, 0},
+        {"attention_bias (MLA)", SS_HEAD_MLM, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0},
+        {"causal attention, MLM", SS_HEAD_MLM, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0},
+        {"causal LM head", SS_HEAD_CAUSAL_LM, 1, 1, 0, 1, 0, 1, 1, 0, 0, 0},
+        {"classifier, 2 labels (CE)", SS_HEAD_CLASSIFIER, 1, 1, 0, 0, 0, 0, 1, 0, 2, 0},
+        {"classifier, 1 label (MSE)", SS_HEAD_CLASSIFIER, 1, 1, 1, 0, 1, 0, 1, 0, 1, 0},
+        {"everything: decomposed, vocab, bias, causal", SS_HEAD_MLM, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0},
+        {"dropout on (mask fixed), MLM", SS_HEAD_MLM, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0},
+        {"dropout on (mask fixed), classifier", SS_HEAD_CLASSIFIER, 1, 0, 0, 0, 1, 0, 1, 1, 3, 0},
     };
     size_t i;
     printf("# model fd: eps %g, %d samples per tensor, |analytic - numeric| <= %g + %g |numeric|;"
@@ -475,11 +489,11 @@ static void check_h(const char *name, const ss_model *m, const double *ref, int 
 
 static void test_reference(ss_rng *rng) {
     static const fd_case cases[] = {
-        {"MHA", SS_HEAD_MLM, 3, 0, 0, 0, 0, 0, 1, 0, 0},
-        {"MLA", SS_HEAD_MLM, 0, 0, 0, 0, 0, 0, 1, 0, 0},
-        {"MLA-o", SS_HEAD_MLM, 0, 1, 0, 0, 0, 0, 1, 0, 0},
-        {"mixed, decomposed, vocab, bias, causal", SS_HEAD_MLM, 1, 1, 1, 1, 1, 1, 1, 0, 0},
-        {"mixed MLA, bias, no padding", SS_HEAD_MLM, 2, 0, 0, 0, 1, 0, 0, 0, 0},
+        {"MHA", SS_HEAD_MLM, 3, 0, 0, 0, 0, 0, 1, 0, 0, 0},
+        {"MLA", SS_HEAD_MLM, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0},
+        {"MLA-o", SS_HEAD_MLM, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0},
+        {"mixed, decomposed, vocab, bias, causal", SS_HEAD_MLM, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0},
+        {"mixed MLA, bias, no padding", SS_HEAD_MLM, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0},
     };
     static double h[MAXR * MAXW];
     size_t k;
@@ -507,8 +521,9 @@ static void test_reference(ss_rng *rng) {
         check_h(name, &m, h, 3 * 8 * c.hidden_size);
         ref = ref_lm_loss(h, &m, bt.targets, 3 * 8, &kept, &correct);
         snprintf(name, sizeof name, "forward vs double reference: %s: MLM loss %.7f vs %.7f, "
-                 "kept %d/%d, correct %d/%d (%d chunks)", fc->name, st.loss_sum / st.kept, ref,
-                 st.kept, kept, st.correct, correct, (kept + SS_LM_CHUNK - 1) / SS_LM_CHUNK);
+                 "kept %d/%d, correct %d/%d (%d pieces)", fc->name, st.loss_sum / st.kept, ref,
+                 st.kept, kept, st.correct, correct,
+                 st.kept <= m.acts.lm_cap ? 1 : (st.kept + SS_LM_CHUNK - 1) / SS_LM_CHUNK);
         test_report(fabs(st.loss_sum / st.kept - ref) <= 1e-5 * (1 + ref) && st.kept == kept &&
                         st.correct == correct,
                     name, fabs(st.loss_sum / st.kept - ref));
