@@ -305,10 +305,12 @@ SS_API void ss_params_free(ss_params *p);
    Thread-safe; with OpenMP it runs on all threads, and the built-in kernel's output bits do not
    depend on the thread count. The built-in kernel packs panels on the stack: about 360 KiB per
    calling thread (a thread created with a small stack, e.g. musl's 128 KiB default, needs more).
-   A product with a small C and a long K (M*N <= 294,912 and K >= 2048: the weight gradients)
-   is computed in K slices whose partial products take S*M*N floats (S <= 8) from SS_MALLOC
-   for the call; when that is refused the same operations run on the stack, slower, with the
-   same bits. So ss_gemm never fails, but it is the one place a training step may allocate. */
+   Two kinds of product borrow scratch from SS_MALLOC for the length of the call: one with
+   more than one block of MC = 288 rows packs op(B) once for all of them (about K*N floats, at
+   most 16 MiB), and one with a small C and a long K (M*N <= 294,912 and K >= 2048: the weight
+   gradients) is computed in K slices whose partial products take S*M*N floats (S <= 8). When
+   either is refused the same operations run without it, slower, with the same bits. So ss_gemm
+   never fails, but it is the one place a training step may allocate. */
 SS_API void ss_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
                     int lda, const float *B, int ldb, float beta, float *C, int ldc);
 /* The built-in kernel whatever the build, so benchmarks and tests can set it against a BLAS. */
@@ -322,7 +324,7 @@ SS_API void ss_gemm_builtin(int transA, int transB, int M, int N, int K, float a
 //    backward(input grads, weight grads, dout, forward inputs and caches, weights, dimensions)
 //    Every backward ADDS (+=) into every gradient it writes; zero gradients once per step.
 //    A gradient pointer documented "or NULL" is skipped. Kernels never fail and allocate nothing
-//    of their own (a K-sliced ss_gemm product may borrow heap scratch: section 4);
+//    of their own (an ss_gemm product may borrow heap scratch: section 4);
 //    wrong shapes or NULL required buffers are programmer errors caught by SS_ASSERT.
 
 /* >>embedding  out[r] = table[ids[r]].
@@ -571,7 +573,8 @@ typedef struct ss_attn_dims {
    -> out (B,T,D) overwritten; acts: qkv, q_rot, k_rot, ctx, and for the attention core either
       att (att_drop, drop_mask) (the full core) or, with acts->att NULL, lse (the tiled core,
       which also records key_mask and drop_seed in acts: keep key_mask alive until backward).
-   Never allocates, never fails; bad shapes or a missing buffer are caught by SS_ASSERT. */
+   Never fails; allocates nothing but ss_gemm's scratch; bad shapes or a missing buffer are
+   caught by SS_ASSERT. */
 SS_API void ss_mha_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
                            ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
                            const float *sin_t, const ss_attn_dims *d);
@@ -594,7 +597,8 @@ SS_API void ss_mha_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *gra
    w: qkv_a_proj_weight/bias, q_a_norm_weight, kv_a_norm_weight, q_b_proj_weight,
    kv_b_proj_weight, o_proj_weight/bias
    -> out (B,T,D) overwritten; acts: q_lat, kv_lat, q_rstd, kv_rstd, q_latn, kv_latn, q, kv,
-      q_rot, k_rot, ctx and the core's (as ss_mha_forward). Never allocates, never fails. */
+      q_rot, k_rot, ctx and the core's (as ss_mha_forward). Never fails; allocates nothing but
+      ss_gemm's scratch. */
 SS_API void ss_mla_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
                            ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
                            const float *sin_t, const ss_attn_dims *d);
@@ -612,7 +616,8 @@ SS_API void ss_mla_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *gra
    and no nonlinearity between the two):
      ctx as in ss_mla_forward; o_lat = ctx @ o_a_proj^T; out = o_lat @ o_b_proj^T (+ b)
    Arguments as ss_mla_forward, with o_a_proj_weight, o_b_proj_weight/bias for o_proj
-   -> out (B,T,D) overwritten; acts as ss_mla_forward plus o_lat. Never allocates, never fails. */
+   -> out (B,T,D) overwritten; acts as ss_mla_forward plus o_lat. Never fails; allocates
+   nothing but ss_gemm's scratch. */
 SS_API void ss_mlao_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
                             ss_rng *rng, const ss_attn_weights *w, const float *cos_t,
                             const float *sin_t, const ss_attn_dims *d);
@@ -669,7 +674,7 @@ typedef struct ss_ffn_grads {
 
 /* inp (BT,D); w as above; BT rows; Rf = 0 (dense) or ffn_rank; eps = rms_norm_eps (decomposed)
    -> out (BT,D) overwritten; acts: a, g, h (and the latents when decomposed).
-   Never allocates, never fails. */
+   Never fails; allocates nothing but ss_gemm's scratch. */
 SS_API void ss_ffn_forward(float *out, ss_ffn_acts *acts, const float *inp,
                            const ss_ffn_weights *w, int BT, int D, int F, int Rf, float eps);
 /* dinp (BT,D) +=; dw +=; grads scratch (overwritten); dout (BT,D); the rest as forward. */
@@ -685,8 +690,8 @@ SS_API void ss_ffn_backward(float *dinp, ss_ffn_weights *dw, ss_ffn_grads *grads
 //    classifier). Layers below num_dense_layers are MHA with a dense FFN; the others are MLA or
 //    MLA-o with a dense or decomposed FFN. Parameters live in an ss_params registry under their
 //    PyTorch names (SPEC 8); activations for max_B x max_T in one block, activation gradients in
-//    another, so forward and backward allocate nothing of their own (backward's K-sliced weight-
-//    gradient products may borrow ss_gemm scratch, and do without it when refused: section 4).
+//    another, so forward and backward allocate nothing of their own (their matrix products may
+//    borrow ss_gemm scratch, and do without it when refused: section 4).
 
 /* The model block of a seed config: the 27 keys of its "model" section, same names, plus
    num_labels and causal. Nullable sizes (JSON null) are 0. Real values are double so that a
@@ -922,7 +927,7 @@ SS_API void ss_model_zero_grad(ss_model *model);
    targets and labels may be NULL: the encoder (and the classifier's logits) still run, no loss.
    training: nonzero applies dropout (attention probabilities, classifier) from model->rng.
    -> model->acts (h, losses, cls_logits, ...), *stats (may be NULL).
-   Never allocates, never fails; not thread-safe on one model. */
+   Never fails; allocates nothing but ss_gemm's scratch; not thread-safe on one model. */
 SS_API void ss_model_forward(ss_model *model, ss_model_stats *stats, const int *ids,
                              const int *key_mask, const int *targets, const float *labels, int B,
                              int T, int training);
@@ -931,7 +936,7 @@ SS_API void ss_model_forward(ss_model *model, ss_model_stats *stats, const int *
    mean over several micro-batches. Backward zeroes only its own activation-gradient scratch;
    parameter gradients accumulate (ss_model_zero_grad once per step). Needs a forward with
    targets (or labels) just before, on the same model. Never fails; allocates nothing itself
-   (ss_gemm may borrow scratch for the K-sliced weight gradients, as documented there). */
+   (ss_gemm may borrow scratch for its larger products, as documented there). */
 SS_API void ss_model_backward(ss_model *model, float grad_scale);
 
 // >>train =========================================================================================
@@ -2570,10 +2575,16 @@ SS_PRIVATE void ss__gemm_naive(int transA, int transB, int M, int N, int K, floa
    tiles (each operand packed the fewest times), T threads get at least 2T tiles.
    tests/test_gemm.c checks both facts bit for bit (1, 2 and 3 threads; arbitrary grids).
 
+   A product with several row blocks would pack each B micro-panel once per row block; it
+   packs op(B) whole instead, once, before the tiles start (ss__gemm_run), and the tiles skip
+   their "pack op(B)" step. The micro-kernel sees the same panels either way.
+
    Memory: each call of ss__gemm_tile holds its buffers on its own stack, 356 KiB in all (see
-   the block sizes below), so any number of threads may call this at once. The one heap buffer
-   holds the partial products of K slices (ss__gemm_run_sliced: a C of at most one tile with a
-   long K); when it cannot be had, the same operations run on the stack, more slowly.
+   the block sizes below), so any number of threads may call this at once. Two heap buffers
+   may be borrowed for the length of a call: op(B) packed whole (at most 16 MiB, only with
+   several row blocks) and the partial products of K slices (ss__gemm_run_sliced: a C of at
+   most one tile with a long K). When either cannot be had, the same operations run without
+   it (the tiles pack their own B; the slices go through the stack), more slowly.
    ------------------------------------------------------------------------------------------- */
 
 #if defined(__cplusplus) || !defined(__STDC_VERSION__) || __STDC_VERSION__ < 199901L
@@ -2997,9 +3008,18 @@ SS_PRIVATE void ss__gemm_block(const ss__gemm_job *g, const float *apanel, const
         SS_MEMCPY(c + (size_t)r * g->ldc, cbuf + r * SS__GEMM_NR, sizeof(float) * (size_t)nr);
 }
 
+/* Where B micro-panel q of K block b sits in op(B) packed whole (ss__gemm_pack_b_all): the
+   blocks one after the other, each a row of pn micro-panels of its kc. */
+SS_PRIVATE const float *ss__gemm_bpanel_at(const float *bpack, int pn, int b, int q, int kc) {
+    return bpack + (size_t)b * pn * SS__GEMM_BPANEL(SS__GEMM_KC) + (size_t)q * SS__GEMM_BPANEL(kc);
+}
+
 /* One output tile, rows [i0, i1) x columns [j0, j1) of C, with the whole K loop. i0 and j0 are
-   multiples of MR and NR; so are i1 and j1 unless they equal M or N; i1 - i0 <= MC. */
-SS_PRIVATE void ss__gemm_tile(const ss__gemm_job *g, int i0, int i1, int j0, int j1) {
+   multiples of MR and NR; so are i1 and j1 unless they equal M or N; i1 - i0 <= MC. bpack is
+   op(B) packed whole, or NULL: then the tile packs the B micro-panels it needs itself. Either
+   way the micro-kernel gets the same panels in the same order. */
+SS_PRIVATE void ss__gemm_tile(const ss__gemm_job *g, const float *bpack, int i0, int i1, int j0,
+                              int j1) {
     float abuf_mem[SS__GEMM_MC / SS__GEMM_MR * SS__GEMM_APANEL(SS__GEMM_KC) + 16];
     float bbuf_mem[SS__GEMM_NB / SS__GEMM_NR * SS__GEMM_BPANEL(SS__GEMM_KC) + 16];
     float cbuf_mem[SS__GEMM_MR * SS__GEMM_NR + 16];
@@ -3013,6 +3033,18 @@ SS_PRIVATE void ss__gemm_tile(const ss__gemm_job *g, int i0, int i1, int j0, int
         int load_c = p0 > 0 || g->beta != 0.0f; /* beta on the first K block only */
         float beta = p0 > 0 ? 1.0f : g->beta;
         ss__gemm_pack_a(g, i0, i1, p0, kc, abuf);
+        if (bpack) {
+            const int pn = (g->N + SS__GEMM_NR - 1) / SS__GEMM_NR;
+            for (jr = j0; jr < j1; jr += SS__GEMM_NR) {
+                const float *bpanel =
+                    ss__gemm_bpanel_at(bpack, pn, p0 / SS__GEMM_KC, jr / SS__GEMM_NR, kc);
+                for (ir = i0; ir < i1; ir += SS__GEMM_MR)
+                    ss__gemm_block(g,
+                                   abuf + (size_t)((ir - i0) / SS__GEMM_MR) * SS__GEMM_APANEL(kc),
+                                   bpanel, ir, jr, kc, load_c, beta, cbuf);
+            }
+            continue;
+        }
         for (jc = j0; jc < j1; jc += SS__GEMM_NB) {
             int jn = j1 - jc < SS__GEMM_NB ? j1 : jc + SS__GEMM_NB;
             ss__gemm_pack_b(g, p0, kc, jc, jn, bbuf);
@@ -3050,22 +3082,58 @@ SS_PRIVATE void ss__gemm_grid(int M, int N, int threads, int *nbm, int *nbn) {
     *nbn = bn;
 }
 
+/* op(B) packed whole, once per product instead of once per row block: when the grid has
+   several row blocks (each of which would pack every B micro-panel of its column block again:
+   15 times for the 4096-row products of training) and the packed copy is at most PREPACK_MAX
+   floats (16 MiB), it is borrowed from the heap; without it (allocation failed, or B too big)
+   the tiles pack their own panels, as before. */
+#define SS__GEMM_PREPACK_MAX 4194304.0
+
+/* Floats of op(B) packed whole (+16 for alignment), or 0 when the product should not do it. */
+SS_PRIVATE size_t ss__gemm_prepack_size(const ss__gemm_job *g, int nbm) {
+    const size_t kb = (size_t)(g->K + SS__GEMM_KC - 1) / SS__GEMM_KC;
+    const size_t pn = (size_t)(g->N + SS__GEMM_NR - 1) / SS__GEMM_NR;
+    const size_t n = kb * pn * SS__GEMM_BPANEL(SS__GEMM_KC) + 16;
+    return nbm > 1 && (double)n <= SS__GEMM_PREPACK_MAX ? n : 0;
+}
+
 /* Compute every tile of an nbm x nbn grid (nbm large enough that no tile exceeds MC rows),
    spread over the OpenMP threads. Row blocks vary fastest, so the tiles being computed at one
-   time share a column block of B. */
+   time share a column block of B. With several row blocks, the threads first pack op(B) whole
+   (K block by K block, NB columns at a time, into the layout of ss__gemm_bpanel_at). */
 SS_PRIVATE void ss__gemm_run(const ss__gemm_job *g, int nbm, int nbn) {
-    int pm = (g->M + SS__GEMM_MR - 1) / SS__GEMM_MR, pn = (g->N + SS__GEMM_NR - 1) / SS__GEMM_NR;
-    int ntiles = nbm * nbn, t;
-    SS__OMP(parallel for schedule(dynamic, 1)
-            if(ntiles > 1 && (double)g->M * g->N * g->K >= SS__GEMM_PAR_WORK))
-    for (t = 0; t < ntiles; t++) {
-        int bi = t % nbm, bj = t / nbm;
-        int i0 = (int)((size_t)pm * (size_t)bi / (size_t)nbm) * SS__GEMM_MR;
-        int i1 = (int)((size_t)pm * (size_t)(bi + 1) / (size_t)nbm) * SS__GEMM_MR;
-        int j0 = (int)((size_t)pn * (size_t)bj / (size_t)nbn) * SS__GEMM_NR;
-        int j1 = (int)((size_t)pn * (size_t)(bj + 1) / (size_t)nbn) * SS__GEMM_NR;
-        ss__gemm_tile(g, i0, i1 < g->M ? i1 : g->M, j0, j1 < g->N ? j1 : g->N);
+    const int pm = (g->M + SS__GEMM_MR - 1) / SS__GEMM_MR;
+    const int pn = (g->N + SS__GEMM_NR - 1) / SS__GEMM_NR;
+    const int ntiles = nbm * nbn, kb = (g->K + SS__GEMM_KC - 1) / SS__GEMM_KC;
+    const int nchunks = (g->N + SS__GEMM_NB - 1) / SS__GEMM_NB;
+    const size_t nprepack = ss__gemm_prepack_size(g, nbm);
+    float *bmem = nprepack ? (float *)ss__malloc(sizeof(float) * nprepack) : NULL;
+    float *bpack = bmem ? ss__gemm_align64(bmem) : NULL;
+    int t;
+    SS__OMP(parallel if(ntiles > 1 && (double)g->M * g->N * g->K >= SS__GEMM_PAR_WORK))
+    {
+        if (bpack) {
+            SS__OMP(for schedule(static))
+            for (t = 0; t < kb * nchunks; t++) {
+                const int b = t / nchunks, jc = t % nchunks * SS__GEMM_NB;
+                const int kc = g->K - b * SS__GEMM_KC < SS__GEMM_KC ? g->K - b * SS__GEMM_KC
+                                                                     : SS__GEMM_KC;
+                const int jn = g->N - jc < SS__GEMM_NB ? g->N : jc + SS__GEMM_NB;
+                ss__gemm_pack_b(g, b * SS__GEMM_KC, kc, jc, jn,
+                                (float *)ss__gemm_bpanel_at(bpack, pn, b, jc / SS__GEMM_NR, kc));
+            } /* the implied barrier: every panel is packed before any tile reads it */
+        }
+        SS__OMP(for schedule(dynamic, 1))
+        for (t = 0; t < ntiles; t++) {
+            int bi = t % nbm, bj = t / nbm;
+            int i0 = (int)((size_t)pm * (size_t)bi / (size_t)nbm) * SS__GEMM_MR;
+            int i1 = (int)((size_t)pm * (size_t)(bi + 1) / (size_t)nbm) * SS__GEMM_MR;
+            int j0 = (int)((size_t)pn * (size_t)bj / (size_t)nbn) * SS__GEMM_NR;
+            int j1 = (int)((size_t)pn * (size_t)(bj + 1) / (size_t)nbn) * SS__GEMM_NR;
+            ss__gemm_tile(g, bpack, i0, i1 < g->M ? i1 : g->M, j0, j1 < g->N ? j1 : g->N);
+        }
     }
+    ss_free(bmem);
 }
 
 /* K slices, for a product whose C is small but whose K is long: the weight gradients
@@ -3140,7 +3208,7 @@ SS_PRIVATE void ss__gemm_run_sliced(const ss__gemm_job *g, int S, int nbm, int n
             const int j0 = (int)((size_t)pn * (size_t)bj / (size_t)nbn) * SS__GEMM_NR;
             const int j1 = (int)((size_t)pn * (size_t)(bj + 1) / (size_t)nbn) * SS__GEMM_NR;
             const ss__gemm_job job = ss__gemm_slice_job(g, s, S, 0, g->M, 0, g->N, P + mn * s, g->N);
-            ss__gemm_tile(&job, i0, i1 < g->M ? i1 : g->M, j0, j1 < g->N ? j1 : g->N);
+            ss__gemm_tile(&job, NULL, i0, i1 < g->M ? i1 : g->M, j0, j1 < g->N ? j1 : g->N);
         }
         SS__OMP(parallel for schedule(static))
         for (i = 0; i < g->M; i++)
@@ -3155,7 +3223,7 @@ SS_PRIVATE void ss__gemm_run_sliced(const ss__gemm_job *g, int S, int nbm, int n
                 for (s = 0; s < S; s++) {
                     const ss__gemm_job job =
                         ss__gemm_slice_job(g, s, S, i0, m, j0, n, piece + (size_t)s * 48 * 64, 64);
-                    ss__gemm_tile(&job, 0, m, 0, n);
+                    ss__gemm_tile(&job, NULL, 0, m, 0, n);
                 }
                 for (i = 0; i < m; i++)
                     ss__gemm_slice_sum(g, g->C + (size_t)(i0 + i) * g->ldc + j0, piece + i * 64,

@@ -242,6 +242,43 @@ static void slice_fallback(void) {
     test_true(!leaked, "builtin gemm: K slices leak nothing");
 }
 
+/* Products with several row blocks pack op(B) once, on the heap; when that allocation fails,
+   every tile packs its own panels: same bits, nothing leaked. */
+static void prepack_fallback(void) {
+    static const int cases[][5] = {/* tA, tB, M, N, K: more than MC rows, K blocks, odd edges */
+                                   {0, 1, 600, 200, 300}, {0, 0, 700, 130, 517},
+                                   {1, 1, 650, 70, 260},  {1, 0, 333, 1030, 64}};
+    ss_rng rng;
+    int s, same = 1, fell_back = 1, leaked = 0;
+    ss_rng_seed(&rng, 17);
+    for (s = 0; s < 4; s++) {
+        int tA = cases[s][0], tB = cases[s][1], M = cases[s][2], N = cases[s][3], K = cases[s][4];
+        int lda = tA ? M : K, ldb = tB ? K : N;
+        size_t na = (size_t)(tA ? K : M) * lda, nb = (size_t)(tB ? N : K) * ldb, nc = (size_t)M * N;
+        float *A = test_alloc(na), *B = test_alloc(nb), *C0 = test_alloc(nc);
+        float *C1 = test_alloc(nc), *C2 = test_alloc(nc);
+        long live = alloc_live;
+        test_fill(A, na, &rng, -1, 1);
+        test_fill(B, nb, &rng, -1, 1);
+        test_fill(C0, nc, &rng, -1, 1);
+        memcpy(C1, C0, nc * sizeof(float));
+        memcpy(C2, C0, nc * sizeof(float));
+        arm_failure(-1);
+        ss_gemm_builtin(tA, tB, M, N, K, 1.25f, A, lda, B, ldb, s == 1 ? 0.0f : -0.5f, C1, N);
+        fell_back &= alloc_calls == 1; /* the packed B was asked for, and had */
+        arm_failure(0);
+        ss_gemm_builtin(tA, tB, M, N, K, 1.25f, A, lda, B, ldb, s == 1 ? 0.0f : -0.5f, C2, N);
+        fell_back &= alloc_calls == 1 && ss__gemm_slices(M, N, K) == 1;
+        arm_failure(-1);
+        same &= memcmp(C1, C2, nc * sizeof(float)) == 0;
+        leaked |= alloc_live != live;
+        free(A), free(B), free(C0), free(C1), free(C2);
+    }
+    test_true(fell_back, "builtin gemm: B packed once asks for one buffer (refused here)");
+    test_true(same, "builtin gemm: B packed by every tile gives the packed-once bits");
+    test_true(!leaked, "builtin gemm: B packed once leaks nothing");
+}
+
 int main(void) {
     printf("%s\n", ss_build_info());
     sweep(ss_gemm, "ss_gemm");
@@ -251,6 +288,7 @@ int main(void) {
     thread_invariance();
     grid_invariance();
     slice_fallback();
+    prepack_fallback();
     cblas_agreement();
     return test_summary("test_gemm");
 }
