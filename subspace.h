@@ -1991,48 +1991,95 @@ SS_PRIVATE float ss__expf(float x) {
 }
 
 /* y[j] = e^(x[j] - shift) for j < n; y may be x. The hot loops (softmax rows, the sigmoid of
-   SwiGLU, cross-entropy over the vocabulary) go through here: under AVX2 eight at a time with
-   ss__expf's steps in vector form, without FMA, so a lane gives ss__expf's bits (GCC in ISO C
-   mode and clang; a compiler told to fuse the scalar products may move the tail by an ulp),
-   else ss__expf in a loop. */
-#if defined(__AVX2__)
+   SwiGLU, cross-entropy over the vocabulary) go through here: ss__expf's steps in vector form,
+   sixteen lanes at a time under AVX-512F, eight under AVX2, without FMA, so a lane gives
+   ss__expf's bits (GCC in ISO C mode and clang; a compiler told to fuse the scalar products may
+   move the tail by an ulp); the tail, and builds without either, go through ss__expf. The two
+   vector widths share one body, ss__exp_vec, over the few operations below. */
+#if defined(__AVX512F__)
 #include <immintrin.h>
+#define SS__EXP_W 16
+typedef __m512 ss__expv;
+typedef __m512i ss__expi;
+#define SS__EXPV_SET1(x) _mm512_set1_ps(x)
+#define SS__EXPI_SET1(x) _mm512_set1_epi32(x)
+#define SS__EXPV_LOAD(p) _mm512_loadu_ps(p)
+#define SS__EXPV_STORE(p, v) _mm512_storeu_ps(p, v)
+#define SS__EXPV_(op) _mm512_##op
+#define SS__EXPV_TO_I(v) _mm512_castps_si512(v)
+#define SS__EXPI_TO_V(v) _mm512_castsi512_ps(v)
+/* min, max and the shifts in their zero-masking form with every lane on: the same instructions,
+   but GCC 12's plain forms trip -Wmaybe-uninitialized in C++ (their _mm512_undefined source) */
+#define SS__EXPV_MIN(a, b) _mm512_maskz_min_ps((__mmask16)0xFFFF, a, b)
+#define SS__EXPV_MAX(a, b) _mm512_maskz_max_ps((__mmask16)0xFFFF, a, b)
+#define SS__EXPI_SRAI(a, k) _mm512_maskz_srai_epi32((__mmask16)0xFFFF, a, k)
+#define SS__EXPI_SRLI(a, k) _mm512_maskz_srli_epi32((__mmask16)0xFFFF, a, k)
+#define SS__EXPI_SLLI(a, k) _mm512_maskz_slli_epi32((__mmask16)0xFFFF, a, k)
+/* p where v >= lo, 0 where v < lo (below -104), v where v is NaN */
+#define SS__EXPV_FIXUP(p, v, lo)                                                                   \
+    _mm512_mask_mov_ps(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, lo, _CMP_NLT_UQ), p),             \
+                       _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v)
+#elif defined(__AVX2__)
+#include <immintrin.h>
+#define SS__EXP_W 8
+typedef __m256 ss__expv;
+typedef __m256i ss__expi;
+#define SS__EXPV_SET1(x) _mm256_set1_ps(x)
+#define SS__EXPI_SET1(x) _mm256_set1_epi32(x)
+#define SS__EXPV_LOAD(p) _mm256_loadu_ps(p)
+#define SS__EXPV_STORE(p, v) _mm256_storeu_ps(p, v)
+#define SS__EXPV_(op) _mm256_##op
+#define SS__EXPV_TO_I(v) _mm256_castps_si256(v)
+#define SS__EXPI_TO_V(v) _mm256_castsi256_ps(v)
+#define SS__EXPV_MIN(a, b) _mm256_min_ps(a, b)
+#define SS__EXPV_MAX(a, b) _mm256_max_ps(a, b)
+#define SS__EXPI_SRAI(a, k) _mm256_srai_epi32(a, k)
+#define SS__EXPI_SRLI(a, k) _mm256_srli_epi32(a, k)
+#define SS__EXPI_SLLI(a, k) _mm256_slli_epi32(a, k)
+#define SS__EXPV_FIXUP(p, v, lo)                                                                   \
+    _mm256_blendv_ps(_mm256_andnot_ps(_mm256_cmp_ps(v, lo, _CMP_LT_OQ), p), v,                     \
+                     _mm256_cmp_ps(v, v, _CMP_UNORD_Q))
 #endif
+
+#ifdef SS__EXP_W
+/* ss__expf on every lane of v, step for step (see there). */
+SS_PRIVATE ss__expv ss__exp_vec(ss__expv v) {
+    const ss__expv lo = SS__EXPV_SET1(-104.0f), shifter = SS__EXPV_SET1(12582912.0f);
+    const ss__expi bias = SS__EXPI_SET1(127);
+    const ss__expv xc = SS__EXPV_MIN(SS__EXPV_MAX(v, lo), SS__EXPV_SET1(89.0f));
+    const ss__expv t = SS__EXPV_(add_ps)(SS__EXPV_(mul_ps)(xc, SS__EXPV_SET1(1.44269504088896341f)),
+                                         shifter);
+    const ss__expv nf = SS__EXPV_(sub_ps)(t, shifter);
+    /* n = round(x / ln2) as an integer, split n = n1 + (n - n1) with n1 = n / 2 (to zero) */
+    const ss__expi n = SS__EXPV_(sub_epi32)(SS__EXPV_TO_I(t), SS__EXPI_SET1(0x4B400000));
+    const ss__expi n1 = SS__EXPI_SRAI(SS__EXPV_(add_epi32)(n, SS__EXPI_SRLI(n, 31)), 1);
+    const ss__expv s1 = SS__EXPI_TO_V(SS__EXPI_SLLI(SS__EXPV_(add_epi32)(n1, bias), 23));
+    const ss__expv s2 = SS__EXPI_TO_V(
+        SS__EXPI_SLLI(SS__EXPV_(add_epi32)(SS__EXPV_(sub_epi32)(n, n1), bias), 23));
+    const ss__expv r = SS__EXPV_(sub_ps)(
+        SS__EXPV_(sub_ps)(xc, SS__EXPV_(mul_ps)(nf, SS__EXPV_SET1(0.693145751953125f))),
+        SS__EXPV_(mul_ps)(nf, SS__EXPV_SET1(1.42860682030941723212e-6f)));
+    ss__expv p = SS__EXPV_SET1(1.98412698e-4f); /* Horner, from r^7's coefficient down */
+#define SS__EXP_HORNER(c) p = SS__EXPV_(add_ps)(SS__EXPV_SET1(c), SS__EXPV_(mul_ps)(r, p))
+    SS__EXP_HORNER(1.38888889e-3f);
+    SS__EXP_HORNER(8.33333333e-3f);
+    SS__EXP_HORNER(4.16666667e-2f);
+    SS__EXP_HORNER(1.66666667e-1f);
+    SS__EXP_HORNER(0.5f);
+    SS__EXP_HORNER(1.0f);
+    SS__EXP_HORNER(1.0f);
+#undef SS__EXP_HORNER
+    p = SS__EXPV_(mul_ps)(SS__EXPV_(mul_ps)(p, s1), s2);
+    return SS__EXPV_FIXUP(p, v, lo);
+}
+#endif
+
 SS_PRIVATE void ss__exp_shift(float *y, const float *x, float shift, int n) {
     int j = 0;
-#if defined(__AVX2__)
-    const __m256 vshift = _mm256_set1_ps(shift), lo = _mm256_set1_ps(-104.0f);
-    const __m256 hi = _mm256_set1_ps(89.0f), l2e = _mm256_set1_ps(1.44269504088896341f);
-    const __m256 shifter = _mm256_set1_ps(12582912.0f), ln2_hi = _mm256_set1_ps(0.693145751953125f);
-    const __m256 ln2_lo = _mm256_set1_ps(1.42860682030941723212e-6f), one = _mm256_set1_ps(1.0f);
-    const __m256 c2 = _mm256_set1_ps(0.5f), c3 = _mm256_set1_ps(1.66666667e-1f);
-    const __m256 c4 = _mm256_set1_ps(4.16666667e-2f), c5 = _mm256_set1_ps(8.33333333e-3f);
-    const __m256 c6 = _mm256_set1_ps(1.38888889e-3f), c7 = _mm256_set1_ps(1.98412698e-4f);
-    const __m256i bias = _mm256_set1_epi32(127), magic = _mm256_set1_epi32(0x4B400000);
-    for (; j + 8 <= n; j += 8) {
-        const __m256 v = _mm256_sub_ps(_mm256_loadu_ps(x + j), vshift);
-        const __m256 under = _mm256_cmp_ps(v, lo, _CMP_LT_OQ), nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
-        const __m256 xc = _mm256_min_ps(_mm256_max_ps(v, lo), hi); /* NaN lanes become lo */
-        const __m256 t = _mm256_add_ps(_mm256_mul_ps(xc, l2e), shifter);
-        const __m256 nf = _mm256_sub_ps(t, shifter);
-        const __m256i n32 = _mm256_sub_epi32(_mm256_castps_si256(t), magic);
-        const __m256i n1 = _mm256_srai_epi32(_mm256_add_epi32(n32, _mm256_srli_epi32(n32, 31)), 1);
-        const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
-        const __m256 s2 = _mm256_castsi256_ps(
-            _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(n32, n1), bias), 23));
-        __m256 r = _mm256_sub_ps(_mm256_sub_ps(xc, _mm256_mul_ps(nf, ln2_hi)), _mm256_mul_ps(nf, ln2_lo));
-        __m256 p = _mm256_add_ps(c6, _mm256_mul_ps(r, c7));
-        p = _mm256_add_ps(c5, _mm256_mul_ps(r, p));
-        p = _mm256_add_ps(c4, _mm256_mul_ps(r, p));
-        p = _mm256_add_ps(c3, _mm256_mul_ps(r, p));
-        p = _mm256_add_ps(c2, _mm256_mul_ps(r, p));
-        p = _mm256_add_ps(one, _mm256_mul_ps(r, p));
-        p = _mm256_add_ps(one, _mm256_mul_ps(r, p));
-        p = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-        p = _mm256_andnot_ps(under, p);    /* below -104: exactly 0 */
-        p = _mm256_blendv_ps(p, v, nan);   /* NaN stays NaN */
-        _mm256_storeu_ps(y + j, p);
-    }
+#ifdef SS__EXP_W
+    const ss__expv vshift = SS__EXPV_SET1(shift);
+    for (; j + SS__EXP_W <= n; j += SS__EXP_W)
+        SS__EXPV_STORE(y + j, ss__exp_vec(SS__EXPV_(sub_ps)(SS__EXPV_LOAD(x + j), vshift)));
 #endif
     for (; j < n; j++) y[j] = ss__expf(x[j] - shift);
 }

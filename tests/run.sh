@@ -86,6 +86,11 @@ done
 if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
     step "avx512-mr12/test_gemm" build_run "gcc-mr12-test_gemm" gcc \
         "$WARN -O2 -mavx512f -mavx2 -mfma -fopenmp -DSS__GEMM_MR=12" "-lm" tests/test_gemm.c OMP_NUM_THREADS=2
+    # and the AVX2 code (the 6 x 16 GEMM tile, the 8-lane e^x) that -march=native skips here
+    for n in test_gemm test_core; do
+        step "avx2-only/$n" build_run "gcc-avx2-$n" gcc "$WARN -O2 -march=native -mno-avx512f -fopenmp" \
+            "-lm" tests/$n.c OMP_NUM_THREADS=2
+    done
 else
     printf 'NOTE the 12 x 32 AVX-512 tile not run: this CPU has no AVX-512\n'
 fi
