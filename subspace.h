@@ -3055,10 +3055,11 @@ SS_PRIVATE void ss__gemm_block(const ss__gemm_job *g, const float *apanel, const
         SS_MEMCPY(c + (size_t)r * g->ldc, cbuf + r * SS__GEMM_NR, sizeof(float) * (size_t)nr);
 }
 
-/* Where B micro-panel q of K block b sits in op(B) packed whole (ss__gemm_pack_b_all): the
-   blocks one after the other, each a row of pn micro-panels of its kc. */
-SS_PRIVATE const float *ss__gemm_bpanel_at(const float *bpack, int pn, int b, int q, int kc) {
-    return bpack + (size_t)b * pn * SS__GEMM_BPANEL(SS__GEMM_KC) + (size_t)q * SS__GEMM_BPANEL(kc);
+/* Where B micro-panel q of K block b sits (in floats from the start) in op(B) packed whole by
+   ss__gemm_run: the K blocks one after the other, each a row of pn micro-panels of its kc, laid
+   out as ss__gemm_pack_b lays out a chunk, so a chunk's panels there are BPANEL(kc) apart too. */
+SS_PRIVATE size_t ss__gemm_bpanel_at(int pn, int b, int q, int kc) {
+    return (size_t)b * pn * SS__GEMM_BPANEL(SS__GEMM_KC) + (size_t)q * SS__GEMM_BPANEL(kc);
 }
 
 /* One output tile, rows [i0, i1) x columns [j0, j1) of C, with the whole K loop. i0 and j0 are
@@ -3073,6 +3074,7 @@ SS_PRIVATE void ss__gemm_tile(const ss__gemm_job *g, const float *bpack, int i0,
     float *abuf = ss__gemm_align64(abuf_mem);
     float *bbuf = ss__gemm_align64(bbuf_mem);
     float *cbuf = ss__gemm_align64(cbuf_mem);
+    const int pn = (g->N + SS__GEMM_NR - 1) / SS__GEMM_NR;
     int p0, jc, jr, ir;
     SS_ASSERT(i1 - i0 <= SS__GEMM_MC);
     for (p0 = 0; p0 < g->K; p0 += SS__GEMM_KC) {
@@ -3080,26 +3082,18 @@ SS_PRIVATE void ss__gemm_tile(const ss__gemm_job *g, const float *bpack, int i0,
         int load_c = p0 > 0 || g->beta != 0.0f; /* beta on the first K block only */
         float beta = p0 > 0 ? 1.0f : g->beta;
         ss__gemm_pack_a(g, i0, i1, p0, kc, abuf);
-        if (bpack) {
-            const int pn = (g->N + SS__GEMM_NR - 1) / SS__GEMM_NR;
-            for (jr = j0; jr < j1; jr += SS__GEMM_NR) {
-                const float *bpanel =
-                    ss__gemm_bpanel_at(bpack, pn, p0 / SS__GEMM_KC, jr / SS__GEMM_NR, kc);
-                for (ir = i0; ir < i1; ir += SS__GEMM_MR)
-                    ss__gemm_block(g,
-                                   abuf + (size_t)((ir - i0) / SS__GEMM_MR) * SS__GEMM_APANEL(kc),
-                                   bpanel, ir, jr, kc, load_c, beta, cbuf);
-            }
-            continue;
-        }
         for (jc = j0; jc < j1; jc += SS__GEMM_NB) {
             int jn = j1 - jc < SS__GEMM_NB ? j1 : jc + SS__GEMM_NB;
-            ss__gemm_pack_b(g, p0, kc, jc, jn, bbuf);
+            const float *bchunk = bbuf; /* the chunk's micro-panels, BPANEL(kc) apart */
+            if (bpack)
+                bchunk = bpack + ss__gemm_bpanel_at(pn, p0 / SS__GEMM_KC, jc / SS__GEMM_NR, kc);
+            else
+                ss__gemm_pack_b(g, p0, kc, jc, jn, bbuf);
             for (jr = jc; jr < jn; jr += SS__GEMM_NR)
                 for (ir = i0; ir < i1; ir += SS__GEMM_MR)
                     ss__gemm_block(g,
                                    abuf + (size_t)((ir - i0) / SS__GEMM_MR) * SS__GEMM_APANEL(kc),
-                                   bbuf + (size_t)((jr - jc) / SS__GEMM_NR) * SS__GEMM_BPANEL(kc),
+                                   bchunk + (size_t)((jr - jc) / SS__GEMM_NR) * SS__GEMM_BPANEL(kc),
                                    ir, jr, kc, load_c, beta, cbuf);
         }
     }
@@ -3167,7 +3161,7 @@ SS_PRIVATE void ss__gemm_run(const ss__gemm_job *g, int nbm, int nbn) {
                                                                      : SS__GEMM_KC;
                 const int jn = g->N - jc < SS__GEMM_NB ? g->N : jc + SS__GEMM_NB;
                 ss__gemm_pack_b(g, b * SS__GEMM_KC, kc, jc, jn,
-                                (float *)ss__gemm_bpanel_at(bpack, pn, b, jc / SS__GEMM_NR, kc));
+                                bpack + ss__gemm_bpanel_at(pn, b, jc / SS__GEMM_NR, kc));
             } /* the implied barrier: every panel is packed before any tile reads it */
         }
         SS__OMP(for schedule(dynamic, 1))
