@@ -106,6 +106,9 @@
 
    RECENT CHANGES
    ==============
+   0.3.2  the LM head keeps the probabilities of up to SS_LM_KEEP scored rows for the backward
+          instead of computing the logits twice; the GEMM packs op(B) once per product; e^x
+          sixteen lanes at a time under AVX-512F.
    0.3.1  a token cache with an offset of -2^63 is refused without signed overflow; the
           bias and RMSNorm-gain gradient sums vectorised (same bits); the AVX-512 GEMM's
           12 x 32 tile as a -D option beside the default 8 x 32.
@@ -133,8 +136,8 @@
 
 #define SS_VERSION_MAJOR 0
 #define SS_VERSION_MINOR 3
-#define SS_VERSION_PATCH 1
-#define SS_VERSION_STRING "0.3.1"
+#define SS_VERSION_PATCH 2
+#define SS_VERSION_STRING "0.3.2"
 
 #ifndef SS_API
 #ifdef SS_STATIC
@@ -11958,6 +11961,13 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
 
 /* ================================================================================================
    HISTORY
+   0.3.2  (2026-11-29) SS_LM_KEEP (1024): with at most that many scored rows the LM head
+          computes their logits in one product and the backward starts from the forward's
+          probabilities (turned into the gradient in place; the (chunk, V) gradient buffer is
+          gone), else SS_LM_CHUNK rows at a time with the logits computed again, as before;
+          acts.lm_cap. ss__gemm_run packs op(B) whole before the tiles when there are several
+          row blocks (borrowed scratch, at most 16 MiB, with the old per-tile packing as the
+          fallback). ss__exp_vec: one body for the 16-lane AVX-512F and 8-lane AVX2 e^x.
    0.3.1  (2026-11-29) ss_dataset_load checks an offset's bounds before taking a difference
           with it (a fuzz finding: -2^63 overflowed); ss__colsum (the column-split sums of
           the bias and RMSNorm-gain gradients, AVX2, the scalar order); the transposing packer
