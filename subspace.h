@@ -3154,7 +3154,13 @@ SS_PRIVATE void ss__gemm_run(const ss__gemm_job *g, int nbm, int nbn) {
     float *bmem = nprepack ? (float *)ss__malloc(sizeof(float) * nprepack) : NULL;
     float *bpack = bmem ? ss__gemm_align64(bmem) : NULL;
     int t;
-    SS__OMP(parallel if(ntiles > 1 && (double)g->M * g->N * g->K >= SS__GEMM_PAR_WORK))
+    if (ntiles == 1) { /* no team to start: the attention core's tile products, 21,504 calls
+                          per training update from inside its parallel loop, each opened a
+                          (nested, one-thread) parallel region of its own */
+        ss__gemm_tile(g, NULL, 0, g->M, 0, g->N);
+        return;
+    }
+    SS__OMP(parallel if((double)g->M * g->N * g->K >= SS__GEMM_PAR_WORK))
     {
         if (bpack) {
             SS__OMP(for schedule(static))
@@ -3290,7 +3296,10 @@ SS_PRIVATE void ss__gemm_blocked(int transA, int transB, int M, int N, int K, fl
     job.A = A, job.B = B, job.C = C;
     job.lda = lda, job.ldb = ldb, job.ldc = ldc;
 #ifdef _OPENMP
-    threads = omp_get_max_threads(); /* 1 inside a parallel region unless nesting is on */
+    /* Inside a parallel region (the attention core's per-head products) a nested region gets
+       one thread unless nesting is on, but omp_get_max_threads() still says the outer count:
+       the grid would cut a 64 x 128 product in two tiles, each packing its operand again. */
+    threads = omp_get_active_level() < omp_get_max_active_levels() ? omp_get_max_threads() : 1;
 #endif
     slices = ss__gemm_slices(M, N, K);
     /* K slices are tasks too: the tile grid need only give each slice threads/S tiles, and the

@@ -133,6 +133,38 @@ static void thread_invariance(void) {
 #endif
 }
 
+/* Products called from inside a parallel region (as the attention core calls them, one
+   (batch, head) per thread) run on their own thread as one tile, and give the bits of the same
+   product called from outside. */
+static void nested_calls(void) {
+#ifdef _OPENMP
+    static const int shapes[][5] = {{0, 1, 64, 128, 32}, {1, 0, 128, 32, 64}, {0, 0, 64, 32, 128},
+                                    {0, 1, 300, 200, 600}};
+    ss_rng rng;
+    int s, same = 1;
+    ss_rng_seed(&rng, 19);
+    for (s = 0; s < 4; s++) {
+        const int tA = shapes[s][0], tB = shapes[s][1], M = shapes[s][2], N = shapes[s][3];
+        const int K = shapes[s][4], lda = tA ? M : K, ldb = tB ? K : N;
+        const size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
+        float *A = test_alloc(na), *B = test_alloc(nb), *C0 = test_alloc(nc);
+        float *C = test_alloc(4 * nc);
+        int t;
+        test_fill(A, na, &rng, -1, 1);
+        test_fill(B, nb, &rng, -1, 1);
+        ss_gemm_builtin(tA, tB, M, N, K, 0.5f, A, lda, B, ldb, 0.0f, C0, N);
+#pragma omp parallel for num_threads(2) schedule(static)
+        for (t = 0; t < 4; t++)
+            ss_gemm_builtin(tA, tB, M, N, K, 0.5f, A, lda, B, ldb, 0.0f, C + (size_t)t * nc, N);
+        for (t = 0; t < 4; t++) same &= memcmp(C0, C + (size_t)t * nc, nc * sizeof(float)) == 0;
+        free(A), free(B), free(C0), free(C);
+    }
+    test_true(same, "builtin gemm: products called inside a parallel region give the same bits");
+#else
+    printf("NOTE nested calls need -fopenmp (run by the openmp build of make test)\n");
+#endif
+}
+
 /* Why the bits cannot depend on the thread count: the built-in kernel gives the same bits for
    any tile grid (the grid is what follows the thread count), so grids run directly through
    ss__gemm_run must all equal the default. */
@@ -286,6 +318,7 @@ int main(void) {
     sweep(ss_gemm_builtin, "ss_gemm_builtin"); /* ss_gemm is OpenBLAS here: test ours too */
 #endif
     thread_invariance();
+    nested_calls();
     grid_invariance();
     slice_fallback();
     prepack_fallback();
