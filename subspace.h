@@ -107,8 +107,9 @@
    RECENT CHANGES
    ==============
    0.3.2  the LM head keeps the probabilities of up to SS_LM_KEEP scored rows for the backward
-          instead of computing the logits twice; the GEMM packs op(B) once per product; e^x
-          sixteen lanes at a time under AVX-512F.
+          instead of computing the logits twice; the GEMM packs op(B) once per product, and
+          called from inside a parallel region plans for one thread; e^x sixteen lanes at a
+          time under AVX-512F.
    0.3.1  a token cache with an offset of -2^63 is refused without signed overflow; the
           bias and RMSNorm-gain gradient sums vectorised (same bits); the AVX-512 GEMM's
           12 x 32 tile as a -D option beside the default 8 x 32.
@@ -11977,6 +11978,8 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
           acts.lm_cap. ss__gemm_run packs op(B) whole before the tiles when there are several
           row blocks (borrowed scratch, at most 16 MiB, with the old per-tile packing as the
           fallback). ss__exp_vec: one body for the 16-lane AVX-512F and 8-lane AVX2 e^x.
+          ss_gemm inside an active parallel region plans for one thread and runs a one-tile
+          product without opening a parallel region.
    0.3.1  (2026-11-29) ss_dataset_load checks an offset's bounds before taking a difference
           with it (a fuzz finding: -2^63 overflowed); ss__colsum (the column-split sums of
           the bias and RMSNorm-gain gradients, AVX2, the scalar order); the transposing packer
