@@ -109,7 +109,7 @@
    0.3.2  the LM head keeps the probabilities of up to SS_LM_KEEP scored rows for the backward
           instead of computing the logits twice; the GEMM packs op(B) once per product, and
           called from inside a parallel region plans for one thread; e^x sixteen lanes at a
-          time under AVX-512F.
+          time under AVX-512F; AdamW in vector lanes.
    0.3.1  a token cache with an offset of -2^63 is refused without signed overflow; the
           bias and RMSNorm-gain gradient sums vectorised (same bits); the AVX-512 GEMM's
           12 x 32 tile as a -D option beside the default 8 x 32.
@@ -1994,77 +1994,82 @@ SS_PRIVATE float ss__expf(float x) {
     return x < -104.0f ? 0.0f : x != x ? x : p;
 }
 
-/* y[j] = e^(x[j] - shift) for j < n; y may be x. The hot loops (softmax rows, the sigmoid of
-   SwiGLU, cross-entropy over the vocabulary) go through here: ss__expf's steps in vector form,
-   sixteen lanes at a time under AVX-512F, eight under AVX2, without FMA, so a lane gives
-   ss__expf's bits (GCC in ISO C mode and clang; a compiler told to fuse the scalar products may
-   move the tail by an ulp); the tail, and builds without either, go through ss__expf. The two
-   vector widths share one body, ss__exp_vec, over the few operations below. */
+/* Float vectors for the loops that compilers leave scalar (e^x, whose integer steps they do not
+   see through; AdamW, whose sqrtf they must keep scalar for errno): SS__VW lanes, sixteen under
+   AVX-512F and eight under AVX2, each loop written once over the operations below. The lanes
+   compute what the scalar code computes, operation for operation and without FMA, so they give
+   its bits. SS__VW is undefined in builds with neither: the scalar code runs alone. */
 #if defined(__AVX512F__)
 #include <immintrin.h>
-#define SS__EXP_W 16
-typedef __m512 ss__expv;
-typedef __m512i ss__expi;
-#define SS__EXPV_SET1(x) _mm512_set1_ps(x)
-#define SS__EXPI_SET1(x) _mm512_set1_epi32(x)
-#define SS__EXPV_LOAD(p) _mm512_loadu_ps(p)
-#define SS__EXPV_STORE(p, v) _mm512_storeu_ps(p, v)
-#define SS__EXPV_(op) _mm512_##op
-#define SS__EXPV_TO_I(v) _mm512_castps_si512(v)
-#define SS__EXPI_TO_V(v) _mm512_castsi512_ps(v)
+#define SS__VW 16
+typedef __m512 ss__vf;
+typedef __m512i ss__vi;
+#define SS__VSET1(x) _mm512_set1_ps(x)
+#define SS__VISET1(x) _mm512_set1_epi32(x)
+#define SS__VLOAD(p) _mm512_loadu_ps(p)
+#define SS__VSTORE(p, v) _mm512_storeu_ps(p, v)
+#define SS__V_(op) _mm512_##op
+#define SS__V_TO_I(v) _mm512_castps_si512(v)
+#define SS__VI_TO_V(v) _mm512_castsi512_ps(v)
 /* min, max and the shifts in their zero-masking form with every lane on: the same instructions,
    but GCC 12's plain forms trip -Wmaybe-uninitialized in C++ (their _mm512_undefined source) */
-#define SS__EXPV_MIN(a, b) _mm512_maskz_min_ps((__mmask16)0xFFFF, a, b)
-#define SS__EXPV_MAX(a, b) _mm512_maskz_max_ps((__mmask16)0xFFFF, a, b)
-#define SS__EXPI_SRAI(a, k) _mm512_maskz_srai_epi32((__mmask16)0xFFFF, a, k)
-#define SS__EXPI_SRLI(a, k) _mm512_maskz_srli_epi32((__mmask16)0xFFFF, a, k)
-#define SS__EXPI_SLLI(a, k) _mm512_maskz_slli_epi32((__mmask16)0xFFFF, a, k)
+#define SS__VMIN(a, b) _mm512_maskz_min_ps((__mmask16)0xFFFF, a, b)
+#define SS__VMAX(a, b) _mm512_maskz_max_ps((__mmask16)0xFFFF, a, b)
+#define SS__VI_SRAI(a, k) _mm512_maskz_srai_epi32((__mmask16)0xFFFF, a, k)
+#define SS__VI_SRLI(a, k) _mm512_maskz_srli_epi32((__mmask16)0xFFFF, a, k)
+#define SS__VI_SLLI(a, k) _mm512_maskz_slli_epi32((__mmask16)0xFFFF, a, k)
+#define SS__VSQRT(a) _mm512_maskz_sqrt_ps((__mmask16)0xFFFF, a)
 /* p where v >= lo, 0 where v < lo (below -104), v where v is NaN */
 #define SS__EXPV_FIXUP(p, v, lo)                                                                   \
     _mm512_mask_mov_ps(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, lo, _CMP_NLT_UQ), p),             \
                        _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v)
 #elif defined(__AVX2__)
 #include <immintrin.h>
-#define SS__EXP_W 8
-typedef __m256 ss__expv;
-typedef __m256i ss__expi;
-#define SS__EXPV_SET1(x) _mm256_set1_ps(x)
-#define SS__EXPI_SET1(x) _mm256_set1_epi32(x)
-#define SS__EXPV_LOAD(p) _mm256_loadu_ps(p)
-#define SS__EXPV_STORE(p, v) _mm256_storeu_ps(p, v)
-#define SS__EXPV_(op) _mm256_##op
-#define SS__EXPV_TO_I(v) _mm256_castps_si256(v)
-#define SS__EXPI_TO_V(v) _mm256_castsi256_ps(v)
-#define SS__EXPV_MIN(a, b) _mm256_min_ps(a, b)
-#define SS__EXPV_MAX(a, b) _mm256_max_ps(a, b)
-#define SS__EXPI_SRAI(a, k) _mm256_srai_epi32(a, k)
-#define SS__EXPI_SRLI(a, k) _mm256_srli_epi32(a, k)
-#define SS__EXPI_SLLI(a, k) _mm256_slli_epi32(a, k)
+#define SS__VW 8
+typedef __m256 ss__vf;
+typedef __m256i ss__vi;
+#define SS__VSET1(x) _mm256_set1_ps(x)
+#define SS__VISET1(x) _mm256_set1_epi32(x)
+#define SS__VLOAD(p) _mm256_loadu_ps(p)
+#define SS__VSTORE(p, v) _mm256_storeu_ps(p, v)
+#define SS__V_(op) _mm256_##op
+#define SS__V_TO_I(v) _mm256_castps_si256(v)
+#define SS__VI_TO_V(v) _mm256_castsi256_ps(v)
+#define SS__VMIN(a, b) _mm256_min_ps(a, b)
+#define SS__VMAX(a, b) _mm256_max_ps(a, b)
+#define SS__VI_SRAI(a, k) _mm256_srai_epi32(a, k)
+#define SS__VI_SRLI(a, k) _mm256_srli_epi32(a, k)
+#define SS__VI_SLLI(a, k) _mm256_slli_epi32(a, k)
+#define SS__VSQRT(a) _mm256_sqrt_ps(a)
 #define SS__EXPV_FIXUP(p, v, lo)                                                                   \
     _mm256_blendv_ps(_mm256_andnot_ps(_mm256_cmp_ps(v, lo, _CMP_LT_OQ), p), v,                     \
                      _mm256_cmp_ps(v, v, _CMP_UNORD_Q))
 #endif
 
-#ifdef SS__EXP_W
+/* y[j] = e^(x[j] - shift) for j < n; y may be x. The hot loops (softmax rows, the sigmoid of
+   SwiGLU, cross-entropy over the vocabulary) go through here: ss__expf's steps on SS__VW lanes at
+   a time (ss__exp_vec), so a lane gives ss__expf's bits (GCC in ISO C mode and clang; a compiler
+   told to fuse the scalar products may move the tail by an ulp); the tail through ss__expf. */
+#ifdef SS__VW
 /* ss__expf on every lane of v, step for step (see there). */
-SS_PRIVATE ss__expv ss__exp_vec(ss__expv v) {
-    const ss__expv lo = SS__EXPV_SET1(-104.0f), shifter = SS__EXPV_SET1(12582912.0f);
-    const ss__expi bias = SS__EXPI_SET1(127);
-    const ss__expv xc = SS__EXPV_MIN(SS__EXPV_MAX(v, lo), SS__EXPV_SET1(89.0f));
-    const ss__expv t = SS__EXPV_(add_ps)(SS__EXPV_(mul_ps)(xc, SS__EXPV_SET1(1.44269504088896341f)),
+SS_PRIVATE ss__vf ss__exp_vec(ss__vf v) {
+    const ss__vf lo = SS__VSET1(-104.0f), shifter = SS__VSET1(12582912.0f);
+    const ss__vi bias = SS__VISET1(127);
+    const ss__vf xc = SS__VMIN(SS__VMAX(v, lo), SS__VSET1(89.0f));
+    const ss__vf t = SS__V_(add_ps)(SS__V_(mul_ps)(xc, SS__VSET1(1.44269504088896341f)),
                                          shifter);
-    const ss__expv nf = SS__EXPV_(sub_ps)(t, shifter);
+    const ss__vf nf = SS__V_(sub_ps)(t, shifter);
     /* n = round(x / ln2) as an integer, split n = n1 + (n - n1) with n1 = n / 2 (to zero) */
-    const ss__expi n = SS__EXPV_(sub_epi32)(SS__EXPV_TO_I(t), SS__EXPI_SET1(0x4B400000));
-    const ss__expi n1 = SS__EXPI_SRAI(SS__EXPV_(add_epi32)(n, SS__EXPI_SRLI(n, 31)), 1);
-    const ss__expv s1 = SS__EXPI_TO_V(SS__EXPI_SLLI(SS__EXPV_(add_epi32)(n1, bias), 23));
-    const ss__expv s2 = SS__EXPI_TO_V(
-        SS__EXPI_SLLI(SS__EXPV_(add_epi32)(SS__EXPV_(sub_epi32)(n, n1), bias), 23));
-    const ss__expv r = SS__EXPV_(sub_ps)(
-        SS__EXPV_(sub_ps)(xc, SS__EXPV_(mul_ps)(nf, SS__EXPV_SET1(0.693145751953125f))),
-        SS__EXPV_(mul_ps)(nf, SS__EXPV_SET1(1.42860682030941723212e-6f)));
-    ss__expv p = SS__EXPV_SET1(1.98412698e-4f); /* Horner, from r^7's coefficient down */
-#define SS__EXP_HORNER(c) p = SS__EXPV_(add_ps)(SS__EXPV_SET1(c), SS__EXPV_(mul_ps)(r, p))
+    const ss__vi n = SS__V_(sub_epi32)(SS__V_TO_I(t), SS__VISET1(0x4B400000));
+    const ss__vi n1 = SS__VI_SRAI(SS__V_(add_epi32)(n, SS__VI_SRLI(n, 31)), 1);
+    const ss__vf s1 = SS__VI_TO_V(SS__VI_SLLI(SS__V_(add_epi32)(n1, bias), 23));
+    const ss__vf s2 = SS__VI_TO_V(
+        SS__VI_SLLI(SS__V_(add_epi32)(SS__V_(sub_epi32)(n, n1), bias), 23));
+    const ss__vf r = SS__V_(sub_ps)(
+        SS__V_(sub_ps)(xc, SS__V_(mul_ps)(nf, SS__VSET1(0.693145751953125f))),
+        SS__V_(mul_ps)(nf, SS__VSET1(1.42860682030941723212e-6f)));
+    ss__vf p = SS__VSET1(1.98412698e-4f); /* Horner, from r^7's coefficient down */
+#define SS__EXP_HORNER(c) p = SS__V_(add_ps)(SS__VSET1(c), SS__V_(mul_ps)(r, p))
     SS__EXP_HORNER(1.38888889e-3f);
     SS__EXP_HORNER(8.33333333e-3f);
     SS__EXP_HORNER(4.16666667e-2f);
@@ -2073,17 +2078,17 @@ SS_PRIVATE ss__expv ss__exp_vec(ss__expv v) {
     SS__EXP_HORNER(1.0f);
     SS__EXP_HORNER(1.0f);
 #undef SS__EXP_HORNER
-    p = SS__EXPV_(mul_ps)(SS__EXPV_(mul_ps)(p, s1), s2);
+    p = SS__V_(mul_ps)(SS__V_(mul_ps)(p, s1), s2);
     return SS__EXPV_FIXUP(p, v, lo);
 }
 #endif
 
 SS_PRIVATE void ss__exp_shift(float *y, const float *x, float shift, int n) {
     int j = 0;
-#ifdef SS__EXP_W
-    const ss__expv vshift = SS__EXPV_SET1(shift);
-    for (; j + SS__EXP_W <= n; j += SS__EXP_W)
-        SS__EXPV_STORE(y + j, ss__exp_vec(SS__EXPV_(sub_ps)(SS__EXPV_LOAD(x + j), vshift)));
+#ifdef SS__VW
+    const ss__vf vshift = SS__VSET1(shift);
+    for (; j + SS__VW <= n; j += SS__VW)
+        SS__VSTORE(y + j, ss__exp_vec(SS__V_(sub_ps)(SS__VLOAD(x + j), vshift)));
 #endif
     for (; j < n; j++) y[j] = ss__expf(x[j] - shift);
 }
@@ -5322,26 +5327,67 @@ SS_PRIVATE double ss__powi(double x, int64_t n) {
     return r;
 }
 
+/* The coefficients of one AdamW update of one tensor (see ss_adamw_step). */
+typedef struct ss__adamw_coef {
+    float b1, b2, c1, c2, decay, step_size, bc2_sqrt, eps;
+} ss__adamw_coef;
+
+#define SS__ADAMW_BLOCK 1024 /* values per task: a multiple of every SS__VW */
+
+/* AdamW on n consecutive values, SS__VW at a time and the rest one by one, with the same
+   operations in the same order either way (so the lanes give the scalar bits, and where the
+   lanes end is fixed by the blocks, not by the threads). */
+SS_PRIVATE void ss__adamw_run(float *w, float *m, float *v, const float *g, int n,
+                              const ss__adamw_coef *k) {
+#if defined(__clang__)
+#pragma clang fp contract(off) /* the scalar tail as the lanes compute it */
+#endif
+    int i = 0;
+#ifdef SS__VW
+    const ss__vf b1 = SS__VSET1(k->b1), b2 = SS__VSET1(k->b2), c1 = SS__VSET1(k->c1);
+    const ss__vf c2 = SS__VSET1(k->c2), decay = SS__VSET1(k->decay);
+    const ss__vf step = SS__VSET1(k->step_size), bc2 = SS__VSET1(k->bc2_sqrt);
+    const ss__vf eps = SS__VSET1(k->eps);
+    for (; i + SS__VW <= n; i += SS__VW) {
+        const ss__vf gi = SS__VLOAD(g + i);
+        const ss__vf mi =
+            SS__V_(add_ps)(SS__V_(mul_ps)(b1, SS__VLOAD(m + i)), SS__V_(mul_ps)(c1, gi));
+        const ss__vf vi = SS__V_(add_ps)(SS__V_(mul_ps)(b2, SS__VLOAD(v + i)),
+                                         SS__V_(mul_ps)(SS__V_(mul_ps)(c2, gi), gi));
+        const ss__vf den = SS__V_(add_ps)(SS__V_(div_ps)(SS__VSQRT(vi), bc2), eps);
+        SS__VSTORE(m + i, mi);
+        SS__VSTORE(v + i, vi);
+        SS__VSTORE(w + i, SS__V_(sub_ps)(SS__V_(mul_ps)(SS__VLOAD(w + i), decay),
+                                         SS__V_(div_ps)(SS__V_(mul_ps)(step, mi), den)));
+    }
+#endif
+    for (; i < n; i++) {
+        m[i] = k->b1 * m[i] + k->c1 * g[i];
+        v[i] = k->b2 * v[i] + k->c2 * g[i] * g[i];
+        w[i] = w[i] * k->decay - k->step_size * m[i] / (SS_SQRTF(v[i]) / k->bc2_sqrt + k->eps);
+    }
+}
+
 SS_API void ss_adamw_step(ss_params *p, const ss_adamw *opt, double lr, int64_t t) {
     /* 1 - beta in double, as torch does: (1.0f - 0.999f) would be 1.3e-5 off in relative terms */
-    const float b1 = (float)opt->beta1, b2 = (float)opt->beta2, eps = (float)opt->eps;
-    const float c1 = (float)(1.0 - opt->beta1), c2 = (float)(1.0 - opt->beta2);
-    const float step_size = (float)(lr / (1.0 - ss__powi(opt->beta1, t)));
-    const float bc2_sqrt = (float)SS_SQRT(1.0 - ss__powi(opt->beta2, t));
-    int k;
+    ss__adamw_coef k;
+    int i;
     SS_ASSERT(t >= 1 && p->param);
-    for (k = 0; k < p->count; k++) {
-        const ss_tensor *tn = &p->tensors[k];
-        const float decay =
-            (tn->flags & SS_PARAM_NO_DECAY) ? 1.0f : (float)(1.0 - lr * opt->weight_decay);
-        float *w = p->param + tn->offset, *m = p->m + tn->offset, *v = p->v + tn->offset;
-        const float *g = p->grad + tn->offset;
-        long i, n = (long)tn->numel;
-        SS__OMP(parallel for schedule(static) if (n > 16384))
-        for (i = 0; i < n; i++) {
-            m[i] = b1 * m[i] + c1 * g[i];
-            v[i] = b2 * v[i] + c2 * g[i] * g[i];
-            w[i] = w[i] * decay - step_size * m[i] / (SS_SQRTF(v[i]) / bc2_sqrt + eps);
+    k.b1 = (float)opt->beta1, k.b2 = (float)opt->beta2, k.eps = (float)opt->eps;
+    k.c1 = (float)(1.0 - opt->beta1), k.c2 = (float)(1.0 - opt->beta2);
+    k.step_size = (float)(lr / (1.0 - ss__powi(opt->beta1, t)));
+    k.bc2_sqrt = (float)SS_SQRT(1.0 - ss__powi(opt->beta2, t));
+    for (i = 0; i < p->count; i++) {
+        const ss_tensor *tn = &p->tensors[i];
+        const size_t o = tn->offset;
+        long b, n = (long)tn->numel, nb = (n + SS__ADAMW_BLOCK - 1) / SS__ADAMW_BLOCK;
+        k.decay = (tn->flags & SS_PARAM_NO_DECAY) ? 1.0f : (float)(1.0 - lr * opt->weight_decay);
+        SS__OMP(parallel for schedule(static) if (n > 16384) firstprivate(k))
+        for (b = 0; b < nb; b++) {
+            const size_t i0 = o + (size_t)b * SS__ADAMW_BLOCK;
+            const long len = n - b * SS__ADAMW_BLOCK;
+            ss__adamw_run(p->param + i0, p->m + i0, p->v + i0, p->grad + i0,
+                          (int)(len < SS__ADAMW_BLOCK ? len : SS__ADAMW_BLOCK), &k);
         }
     }
 }
@@ -11979,7 +12025,8 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
           row blocks (borrowed scratch, at most 16 MiB, with the old per-tile packing as the
           fallback). ss__exp_vec: one body for the 16-lane AVX-512F and 8-lane AVX2 e^x.
           ss_gemm inside an active parallel region plans for one thread and runs a one-tile
-          product without opening a parallel region.
+          product without opening a parallel region. ss_adamw_step in vector lanes
+          (ss__adamw_run; libm's sqrtf kept the loop scalar), blocks of 1024 values per task.
    0.3.1  (2026-11-29) ss_dataset_load checks an offset's bounds before taking a difference
           with it (a fuzz finding: -2^63 overflowed); ss__colsum (the column-split sums of
           the bias and RMSNorm-gain gradients, AVX2, the scalar order); the transposing packer

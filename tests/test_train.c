@@ -329,6 +329,40 @@ static void test_adamw(void) {
     ss_params_free(&p);
 }
 
+/* The vector lanes against the scalar code: a 2500-value tensor (blocks of 1024, lanes and a
+   scalar tail) and a 7-value one (fewer than any vector width: scalar in every build) holding
+   copies of seven of its values must give the same bits, step after step. */
+static void test_adamw_lanes(void) {
+    static const char *const names[2] = {"big.weight", "small.weight"};
+    static const int shapes[2][2] = {{50, 50}, {7, 1}}, ndims[2] = {2, 1};
+    static const unsigned flags[2] = {0, 0};
+    static const int pick[7] = {0, 17, 1000, 1500, 2047, 2100, 2499}; /* the last in the tail */
+    ss_params p;
+    ss_adamw opt;
+    float *big, *small;
+    int i, t, same = 1;
+    make_params(&p, 2, names, shapes, ndims, flags);
+    big = p.param + p.tensors[0].offset, small = p.param + p.tensors[1].offset;
+    ss_adamw_default(&opt);
+    for (i = 0; i < 2500; i++) big[i] = (float)sin(0.37 * i);
+    for (i = 0; i < 7; i++) small[i] = big[pick[i]];
+    for (t = 1; t <= 3; t++) {
+        float *gb = p.grad + p.tensors[0].offset, *gs = p.grad + p.tensors[1].offset;
+        for (i = 0; i < 2500; i++) gb[i] = (float)(cos(0.11 * i + t) * (i % 3 ? 1.0 : 1e-3));
+        for (i = 0; i < 7; i++) gs[i] = gb[pick[i]];
+        ss_adamw_step(&p, &opt, 3e-3, t);
+        for (i = 0; i < 7; i++) {
+            const size_t ob = p.tensors[0].offset + (size_t)pick[i];
+            const size_t os = p.tensors[1].offset + (size_t)i;
+            same &= memcmp(p.param + ob, p.param + os, sizeof(float)) == 0 &&
+                    memcmp(p.m + ob, p.m + os, sizeof(float)) == 0 &&
+                    memcmp(p.v + ob, p.v + os, sizeof(float)) == 0;
+        }
+    }
+    test_true(same, "adamw: the vector lanes give the scalar code's bits (weights, m, v; 3 steps)");
+    ss_params_free(&p);
+}
+
 /* ---- 2. learning-rate schedules ------------------------------------------------------------ */
 
 static int near(double got, double want) {
@@ -1578,6 +1612,7 @@ int main(void) {
     make_prefix();
     make_vocab();
     test_adamw();
+    test_adamw_lanes();
     test_schedule();
     test_clip();
     test_mlm();
