@@ -6102,7 +6102,8 @@ SS_API ss_result ss_optimizer_save(const ss_params *p, const char *path,
             snprintf(name, name_size, "%c.%s", k ? 'v' : 'm', tn->name);
             o->name = name;
             o->ndim = tn->ndim;
-            for (d = 0; d < SS_SAFETENSORS_MAX_DIMS; d++) o->shape[d] = d < tn->ndim ? tn->shape[d] : 1;
+            for (d = 0; d < SS_SAFETENSORS_MAX_DIMS; d++) /* ndim <= SS_MAX_DIMS < MAX_DIMS */
+                o->shape[d] = d < tn->ndim && d < SS_MAX_DIMS ? tn->shape[d] : 1;
             o->data = (k ? p->v : p->m) + tn->offset;
         }
     }

@@ -126,6 +126,9 @@ for cc in gcc clang; do
     step "syntax/$cc-no-arch" hdr_syntax $cc "-O2 -march=x86-64"
     step "syntax/$cc-avx512" hdr_syntax $cc "-O2 -mavx512f -mavx2 -mfma"
     step "syntax/$cc-avx512-mr8" hdr_syntax $cc "-O2 -mavx512f -mavx2 -mfma -DSS__GEMM_MR=8"
+    # a full compile at -O3: warnings such as -Warray-bounds come from the optimiser's passes,
+    # which -fsyntax-only skips
+    step "compile/$cc-O3" sh -c "printf '#define SS_IMPLEMENTATION\n#include \"subspace.h\"\nint main(void){return 0;}\n' | $cc $WARN -O3 -march=native -fopenmp -Werror -c -x c - -I. -o $OUT/o3-$cc.o"
 done
 C=tests/compile
 step "compile/two-tu" sh -c "gcc $WARN -O2 -o $OUT/two_tu $C/impl.c $C/use.c -lm && $OUT/two_tu"
