@@ -240,19 +240,22 @@ static void cblas_agreement(void) {
 #endif
 }
 
-/* K slices keep their partial products on the heap; when that allocation fails, the same
-   operations run over small pieces of C on the stack: same bits, nothing leaked. */
-static void slice_fallback(void) {
-    static const int cases[][5] = {{1, 0, 256, 256, 4096}, {0, 1, 37, 45, 2100}, {1, 1, 101, 67, 4100}};
+/* The scratch ss_gemm borrows has a fallback for when SS_MALLOC refuses it. For each case the
+   product runs with the buffer and with the first allocation refused: both must ask for exactly
+   one buffer, take the path the shape says (K slices or not), give the same bits and leave
+   nothing allocated. names: what asks, what the fallback gives, what must not leak. */
+static void scratch_fallback(const int (*cases)[5], int ncases, int sliced, uint64_t seed,
+                             const char *const names[3]) {
     ss_rng rng;
     int s, same = 1, fell_back = 1, leaked = 0;
-    ss_rng_seed(&rng, 13);
-    for (s = 0; s < 3; s++) {
+    ss_rng_seed(&rng, seed);
+    for (s = 0; s < ncases; s++) {
         int tA = cases[s][0], tB = cases[s][1], M = cases[s][2], N = cases[s][3], K = cases[s][4];
         int lda = tA ? M : K, ldb = tB ? K : N;
         size_t na = (size_t)(tA ? K : M) * lda, nb = (size_t)(tB ? N : K) * ldb, nc = (size_t)M * N;
         float *A = test_alloc(na), *B = test_alloc(nb), *C0 = test_alloc(nc);
         float *C1 = test_alloc(nc), *C2 = test_alloc(nc);
+        const float beta = s == 1 ? 0.0f : -0.5f;
         long live = alloc_live;
         test_fill(A, na, &rng, -1, 1);
         test_fill(B, nb, &rng, -1, 1);
@@ -260,55 +263,41 @@ static void slice_fallback(void) {
         memcpy(C1, C0, nc * sizeof(float));
         memcpy(C2, C0, nc * sizeof(float));
         arm_failure(-1);
-        ss_gemm_builtin(tA, tB, M, N, K, -0.75f, A, lda, B, ldb, s == 1 ? 0.0f : 0.5f, C1, N);
-        arm_failure(0); /* the slices' buffer is the first allocation */
-        ss_gemm_builtin(tA, tB, M, N, K, -0.75f, A, lda, B, ldb, s == 1 ? 0.0f : 0.5f, C2, N);
-        fell_back &= alloc_calls == 1 && ss__gemm_slices(M, N, K) > 1;
+        ss_gemm_builtin(tA, tB, M, N, K, 1.25f, A, lda, B, ldb, beta, C1, N);
+        fell_back &= alloc_calls == 1; /* asked for, and had */
+        arm_failure(0);                /* the scratch is the first allocation */
+        ss_gemm_builtin(tA, tB, M, N, K, 1.25f, A, lda, B, ldb, beta, C2, N);
+        fell_back &= alloc_calls == 1 && (ss__gemm_slices(M, N, K) > 1) == sliced;
         arm_failure(-1);
         same &= memcmp(C1, C2, nc * sizeof(float)) == 0;
         leaked |= alloc_live != live;
         free(A), free(B), free(C0), free(C1), free(C2);
     }
-    test_true(fell_back, "builtin gemm: K slices ask for one buffer (refused here)");
-    test_true(same, "builtin gemm: K slices on the stack give the heap path's bits");
-    test_true(!leaked, "builtin gemm: K slices leak nothing");
+    test_true(fell_back, names[0]);
+    test_true(same, names[1]);
+    test_true(!leaked, names[2]);
 }
 
-/* Products with several row blocks pack op(B) once, on the heap; when that allocation fails,
-   every tile packs its own panels: same bits, nothing leaked. */
-static void prepack_fallback(void) {
-    static const int cases[][5] = {/* tA, tB, M, N, K: more than MC rows, K blocks, odd edges */
-                                   {0, 1, 600, 200, 300}, {0, 0, 700, 130, 517},
-                                   {1, 1, 650, 70, 260},  {1, 0, 333, 1030, 64}};
-    ss_rng rng;
-    int s, same = 1, fell_back = 1, leaked = 0;
-    ss_rng_seed(&rng, 17);
-    for (s = 0; s < 4; s++) {
-        int tA = cases[s][0], tB = cases[s][1], M = cases[s][2], N = cases[s][3], K = cases[s][4];
-        int lda = tA ? M : K, ldb = tB ? K : N;
-        size_t na = (size_t)(tA ? K : M) * lda, nb = (size_t)(tB ? N : K) * ldb, nc = (size_t)M * N;
-        float *A = test_alloc(na), *B = test_alloc(nb), *C0 = test_alloc(nc);
-        float *C1 = test_alloc(nc), *C2 = test_alloc(nc);
-        long live = alloc_live;
-        test_fill(A, na, &rng, -1, 1);
-        test_fill(B, nb, &rng, -1, 1);
-        test_fill(C0, nc, &rng, -1, 1);
-        memcpy(C1, C0, nc * sizeof(float));
-        memcpy(C2, C0, nc * sizeof(float));
-        arm_failure(-1);
-        ss_gemm_builtin(tA, tB, M, N, K, 1.25f, A, lda, B, ldb, s == 1 ? 0.0f : -0.5f, C1, N);
-        fell_back &= alloc_calls == 1; /* the packed B was asked for, and had */
-        arm_failure(0);
-        ss_gemm_builtin(tA, tB, M, N, K, 1.25f, A, lda, B, ldb, s == 1 ? 0.0f : -0.5f, C2, N);
-        fell_back &= alloc_calls == 1 && ss__gemm_slices(M, N, K) == 1;
-        arm_failure(-1);
-        same &= memcmp(C1, C2, nc * sizeof(float)) == 0;
-        leaked |= alloc_live != live;
-        free(A), free(B), free(C0), free(C1), free(C2);
-    }
-    test_true(fell_back, "builtin gemm: B packed once asks for one buffer (refused here)");
-    test_true(same, "builtin gemm: B packed by every tile gives the packed-once bits");
-    test_true(!leaked, "builtin gemm: B packed once leaks nothing");
+/* K slices keep their partial products on the heap (when that fails: small pieces of C on the
+   stack); products with several row blocks pack op(B) once (when that fails: every tile packs
+   its own panels). */
+static void scratch_fallbacks(void) {
+    static const int sliced[][5] = {/* tA, tB, M, N, K */
+                                    {1, 0, 256, 256, 4096}, {0, 1, 37, 45, 2100},
+                                    {1, 1, 101, 67, 4100}};
+    static const int prepacked[][5] = {/* more than MC rows, K blocks, odd edges */
+                                       {0, 1, 600, 200, 300}, {0, 0, 700, 130, 517},
+                                       {1, 1, 650, 70, 260},  {1, 0, 333, 1030, 64}};
+    static const char *const slice_names[3] = {
+        "builtin gemm: K slices ask for one buffer (refused here)",
+        "builtin gemm: K slices on the stack give the heap path's bits",
+        "builtin gemm: K slices leak nothing"};
+    static const char *const prepack_names[3] = {
+        "builtin gemm: B packed once asks for one buffer (refused here)",
+        "builtin gemm: B packed by every tile gives the packed-once bits",
+        "builtin gemm: B packed once leaks nothing"};
+    scratch_fallback(sliced, 3, 1, 13, slice_names);
+    scratch_fallback(prepacked, 4, 0, 17, prepack_names);
 }
 
 int main(void) {
@@ -320,8 +309,7 @@ int main(void) {
     thread_invariance();
     nested_calls();
     grid_invariance();
-    slice_fallback();
-    prepack_fallback();
+    scratch_fallbacks();
     cblas_agreement();
     return test_summary("test_gemm");
 }
