@@ -3156,16 +3156,18 @@ SS_PRIVATE void ss__gemm_run(const ss__gemm_job *g, int nbm, int nbn) {
     const int pn = (g->N + SS__GEMM_NR - 1) / SS__GEMM_NR;
     const int ntiles = nbm * nbn, kb = (g->K + SS__GEMM_KC - 1) / SS__GEMM_KC;
     const int nchunks = (g->N + SS__GEMM_NB - 1) / SS__GEMM_NB;
-    const size_t nprepack = ss__gemm_prepack_size(g, nbm);
-    float *bmem = nprepack ? (float *)ss__malloc(sizeof(float) * nprepack) : NULL;
-    float *bpack = bmem ? ss__gemm_align64(bmem) : NULL;
+    size_t nprepack;
+    float *bmem, *bpack;
     int t;
-    if (ntiles == 1) { /* no team to start: the attention core's tile products, 21,504 calls
-                          per training update from inside its parallel loop, each opened a
-                          (nested, one-thread) parallel region of its own */
+    if (ntiles == 1) { /* one tile needs no team: the attention core's tile products (21,504
+                          calls per training update, from inside its parallel loop) would each
+                          open a nested one-thread parallel region */
         ss__gemm_tile(g, NULL, 0, g->M, 0, g->N);
         return;
     }
+    nprepack = ss__gemm_prepack_size(g, nbm);
+    bmem = nprepack ? (float *)ss__malloc(sizeof(float) * nprepack) : NULL;
+    bpack = bmem ? ss__gemm_align64(bmem) : NULL;
     SS__OMP(parallel if((double)g->M * g->N * g->K >= SS__GEMM_PAR_WORK))
     {
         if (bpack) {
@@ -5382,7 +5384,7 @@ SS_API void ss_adamw_step(ss_params *p, const ss_adamw *opt, double lr, int64_t 
         const size_t o = tn->offset;
         long b, n = (long)tn->numel, nb = (n + SS__ADAMW_BLOCK - 1) / SS__ADAMW_BLOCK;
         k.decay = (tn->flags & SS_PARAM_NO_DECAY) ? 1.0f : (float)(1.0 - lr * opt->weight_decay);
-        SS__OMP(parallel for schedule(static) if (n > 16384) firstprivate(k))
+        SS__OMP(parallel for schedule(static) if (n > 16384))
         for (b = 0; b < nb; b++) {
             const size_t i0 = o + (size_t)b * SS__ADAMW_BLOCK;
             const long len = n - b * SS__ADAMW_BLOCK;
