@@ -2115,6 +2115,21 @@ SS_PRIVATE void ss__exp_shift(float *y, const float *x, float shift, int n) {
 #define SS__OMP(text)
 #endif
 
+/* Set n floats to 0: gradient scratch before a backward adds into it, and the parameter
+   gradients before each update, about 0.5 GB per training update of the seed's models. Spans of
+   more than one chunk are cleared by all threads: one thread's memset reaches a fraction of the
+   memory bandwidth, and on 16 threads the serial clears took a fifth of the update. */
+#define SS__ZERO_CHUNK 65536 /* floats per task: 256 KiB */
+SS_PRIVATE void ss__zero(float *p, size_t n) {
+    long c, nc = (long)((n + SS__ZERO_CHUNK - 1) / SS__ZERO_CHUNK);
+    if (!p) return;
+    SS__OMP(parallel for schedule(static) if(nc > 1))
+    for (c = 0; c < nc; c++) {
+        const size_t i0 = (size_t)c * SS__ZERO_CHUNK;
+        SS_MEMSET(p + i0, 0, (n - i0 < SS__ZERO_CHUNK ? n - i0 : SS__ZERO_CHUNK) * sizeof(float));
+    }
+}
+
 /* The GEMM body: SS_SGEMM if the user set one, cblas_sgemm under SS_USE_CBLAS, else built in. */
 #if defined(SS_USE_CBLAS) && !defined(SS_SGEMM)
 #include <cblas.h>
@@ -2559,7 +2574,7 @@ SS_API float *ss_params_grad(const ss_params *p, int index) {
 }
 
 SS_API void ss_params_zero_grad(ss_params *p) {
-    if (p->grad) SS_MEMSET(p->grad, 0, p->numel * sizeof(float));
+    ss__zero(p->grad, p->numel);
 }
 
 SS_API void ss_params_free(ss_params *p) {
@@ -4101,11 +4116,6 @@ SS_API void ss_crossentropy_backward(float *dlogits, float dloss, const float *p
 }
 
 // >>layers (implementation) -----------------------------------------------------------------------
-
-/* Set n floats to 0 (gradient scratch before a backward adds into it). */
-SS_PRIVATE void ss__zero(float *p, size_t n) {
-    if (p && n) SS_MEMSET(p, 0, n * sizeof(float));
-}
 
 /* The attention core of every variant: the full one when acts->att is set, else the tiled one
    (linear memory in T). v has rows of stride ldv. */

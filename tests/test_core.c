@@ -219,6 +219,28 @@ static void test_params(void) {
     free(raw);
 }
 
+/* ss__zero clears spans of several chunks on all threads: every float of [p, p+n) and nothing
+   around it, for lengths below, at and across chunk boundaries. */
+static void test_zero(void) {
+    const size_t lens[] = {0, 1, 17, SS__ZERO_CHUNK - 1, SS__ZERO_CHUNK, SS__ZERO_CHUNK + 1,
+                           3 * SS__ZERO_CHUNK + 77};
+    const size_t cap = 3 * SS__ZERO_CHUNK + 79;
+    float *buf = (float *)malloc(cap * sizeof(float));
+    size_t k, i;
+    for (k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        size_t bad = 0;
+        char name[80];
+        for (i = 0; i < cap; i++) buf[i] = 1.5f;
+        ss__zero(buf + 1, lens[k]);
+        for (i = 0; i < cap; i++) bad += buf[i] != (i >= 1 && i <= lens[k] ? 0.0f : 1.5f);
+        snprintf(name, sizeof name, "zero: %lu floats cleared, nothing around them",
+                 (unsigned long)lens[k]);
+        test_true(bad == 0, name);
+    }
+    ss__zero(NULL, 5); /* a missing buffer is left alone */
+    free(buf);
+}
+
 /* Every allocation site of sections 2-3, failed one at a time: each returns its error with a
    detail, and nothing stays allocated afterwards. */
 static void test_allocation_failures(void) {
@@ -355,6 +377,7 @@ int main(void) {
     test_files();
     test_write_limit();
     test_params();
+    test_zero();
     test_allocation_failures();
     test_true(alloc_live == 0, "no allocation outstanding at exit");
     return test_summary("test_core");
