@@ -3488,16 +3488,25 @@ SS_PRIVATE void ss__add_column_sums(float *dsum, const float *x, int R, int C) {
     }
 }
 
-SS_API void ss_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                               const float *inp, const float *weight, int BT, int IC, int OC) {
+/* ss_linear_backward with dinp = dinp_beta * dinp + dout @ weight: dinp_beta 0 writes dinp
+   without reading it, for gradient scratch that this product is the first to write (clearing
+   it first would be one more pass over memory). */
+SS_PRIVATE void ss__linear_backward(float *dinp, float dinp_beta, float *dweight, float *dbias,
+                                    const float *dout, const float *inp, const float *weight,
+                                    int BT, int IC, int OC) {
     SS_ASSERT(dweight && dout && inp && weight && BT > 0 && IC > 0 && OC > 0);
     /* forward: out = inp @ weight^T + bias */
     /* dinp (BT,IC) += dout (BT,OC) @ weight (OC,IC): the NN product */
-    if (dinp) ss_gemm(0, 0, BT, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f, dinp, IC);
+    if (dinp) ss_gemm(0, 0, BT, IC, OC, 1.0f, dout, OC, weight, IC, dinp_beta, dinp, IC);
     /* dweight (OC,IC) += dout^T (OC,BT) @ inp (BT,IC): the TN product */
     ss_gemm(1, 0, OC, IC, BT, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
     /* dbias (OC) += sum over rows of dout */
     if (dbias) ss__add_column_sums(dbias, dout, BT, OC);
+}
+
+SS_API void ss_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                               const float *inp, const float *weight, int BT, int IC, int OC) {
+    ss__linear_backward(dinp, 1.0f, dweight, dbias, dout, inp, weight, BT, IC, OC);
 }
 
 // >>rmsnorm ---------------------------------------------------------------------------------------
@@ -3991,8 +4000,9 @@ SS_API void ss_swiglu_forward(float *out, const float *a, const float *g, size_t
     }
 }
 
-SS_API void ss_swiglu_backward(float *da, float *dg, const float *dout, const float *a,
-                               const float *g, size_t N) {
+/* ss_swiglu_backward, adding into da and dg (accumulate) or writing them without reading. */
+SS_PRIVATE void ss__swiglu_backward(float *da, float *dg, const float *dout, const float *a,
+                                    const float *g, size_t N, int accumulate) {
     long c, nc = (long)((N + SS__SWIGLU_CHUNK - 1) / SS__SWIGLU_CHUNK);
     SS_ASSERT(da && dg && dout && a && g);
     /* forward: out = a sig(a) g;  d/da [a sig(a)] = sig(a) (1 + a (1 - sig(a))) */
@@ -4007,10 +4017,16 @@ SS_API void ss_swiglu_backward(float *da, float *dg, const float *dout, const fl
         for (j = 0; j < n; j++) {
             const size_t i = i0 + (size_t)j;
             const float sig = 1.0f / (1.0f + e[j]);
-            da[i] += dout[i] * g[i] * sig * (1.0f + a[i] * (1.0f - sig));
-            dg[i] += dout[i] * a[i] * sig;
+            /* without accumulate, 0 + x: the bits of adding into cleared memory */
+            da[i] = (accumulate ? da[i] : 0.0f) + dout[i] * g[i] * sig * (1.0f + a[i] * (1.0f - sig));
+            dg[i] = (accumulate ? dg[i] : 0.0f) + dout[i] * a[i] * sig;
         }
     }
+}
+
+SS_API void ss_swiglu_backward(float *da, float *dg, const float *dout, const float *a,
+                               const float *g, size_t N) {
+    ss__swiglu_backward(da, dg, dout, a, g, N, 1);
 }
 
 // >>tanh ------------------------------------------------------------------------------------------
@@ -4174,13 +4190,13 @@ SS_API void ss_mha_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *gra
     const int BT = d->B * d->T, HD = d->H * d->Dh;
     SS_ASSERT(dinp && dw && grads && dout && inp && acts && w);
     /* forward: qkv = inp W_qkv^T; q_rot, k_rot = RoPE(q, k); ctx = attn(q_rot, k_rot, v);
-       out = ctx W_o^T. Every backward below adds, so the scratch starts at zero. */
+       out = ctx W_o^T. The backwards below add, so their scratch starts at zero; dctx is
+       written by its one producer. */
     ss__zero(grads->dqkv, (size_t)BT * 3 * HD);
     ss__zero(grads->dq_rot, (size_t)BT * HD);
     ss__zero(grads->dk_rot, (size_t)BT * HD);
-    ss__zero(grads->dctx, (size_t)BT * HD);
-    ss_linear_backward(grads->dctx, dw->o_proj_weight, dw->o_proj_bias, dout, acts->ctx,
-                       w->o_proj_weight, BT, HD, d->D);
+    ss__linear_backward(grads->dctx, 0.0f, dw->o_proj_weight, dw->o_proj_bias, dout, acts->ctx,
+                        w->o_proj_weight, BT, HD, d->D);
     ss__attn_core_backward(grads, grads->dqkv + 2 * HD, acts, acts->qkv + 2 * HD, 3 * HD, d);
     ss_rope_backward(grads->dqkv + HD, 3 * HD, grads->dk_rot, cos_t, sin_t, d->B, d->T, d->H,
                      d->Dh, d->Dr, d->P);
@@ -4232,10 +4248,10 @@ SS_PRIVATE void ss__mla_context_backward(float *dinp, ss_attn_weights *dw, ss_at
                      d->Dr, d->P);
     ss_rope_backward(grads->dq, HD, grads->dq_rot, cos_t, sin_t, d->B, d->T, d->H, d->Dh, d->Dr,
                      d->P);
-    ss_linear_backward(grads->dkv_latn, dw->kv_b_proj_weight, NULL, grads->dkv, acts->kv_latn,
-                       w->kv_b_proj_weight, BT, Ckv, 2 * HD);
-    ss_linear_backward(grads->dq_latn, dw->q_b_proj_weight, NULL, grads->dq, acts->q_latn,
-                       w->q_b_proj_weight, BT, Cq, HD);
+    ss__linear_backward(grads->dkv_latn, 0.0f, dw->kv_b_proj_weight, NULL, grads->dkv,
+                        acts->kv_latn, w->kv_b_proj_weight, BT, Ckv, 2 * HD);
+    ss__linear_backward(grads->dq_latn, 0.0f, dw->q_b_proj_weight, NULL, grads->dq, acts->q_latn,
+                        w->q_b_proj_weight, BT, Cq, HD);
     ss_rmsnorm_backward(grads->dkv_lat, dw->kv_a_norm_weight, grads->dkv_latn, acts->kv_lat,
                         acts->kv_rstd, w->kv_a_norm_weight, BT, Ckv);
     ss_rmsnorm_backward(grads->dq_lat, dw->q_a_norm_weight, grads->dq_latn, acts->q_lat,
@@ -4247,18 +4263,16 @@ SS_PRIVATE void ss__mla_context_backward(float *dinp, ss_attn_weights *dw, ss_at
                        w->qkv_a_proj_weight, BT, D, Cq);
 }
 
-/* Zero the gradient scratch of the MLA context path (the attention core overwrites datt). */
+/* Zero the gradient scratch of the MLA context path that its backwards add into (the
+   attention core overwrites datt; dctx, dq_latn and dkv_latn are written by their producers). */
 SS_PRIVATE void ss__mla_grads_zero(ss_attn_grads *grads, const ss_attn_dims *d) {
     const size_t BT = (size_t)d->B * d->T, HD = (size_t)d->H * d->Dh;
     ss__zero(grads->dq_lat, BT * d->Cq);
     ss__zero(grads->dkv_lat, BT * d->Ckv);
-    ss__zero(grads->dq_latn, BT * d->Cq);
-    ss__zero(grads->dkv_latn, BT * d->Ckv);
     ss__zero(grads->dq, BT * HD);
     ss__zero(grads->dkv, BT * 2 * HD);
     ss__zero(grads->dq_rot, BT * HD);
     ss__zero(grads->dk_rot, BT * HD);
-    ss__zero(grads->dctx, BT * HD);
 }
 
 SS_API void ss_mla_forward(float *out, ss_attn_acts *acts, const float *inp, const int *key_mask,
@@ -4279,8 +4293,8 @@ SS_API void ss_mla_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *gra
     /* forward: q_lat | kv_lat = inp W_a^T; q = norm(q_lat) W_qb^T; [k | v] = norm(kv_lat) W_kvb^T;
        ctx = attn(RoPE(q), RoPE(k), v); out = ctx W_o^T */
     ss__mla_grads_zero(grads, d);
-    ss_linear_backward(grads->dctx, dw->o_proj_weight, dw->o_proj_bias, dout, acts->ctx,
-                       w->o_proj_weight, BT, HD, d->D);
+    ss__linear_backward(grads->dctx, 0.0f, dw->o_proj_weight, dw->o_proj_bias, dout, acts->ctx,
+                        w->o_proj_weight, BT, HD, d->D);
     ss__mla_context_backward(dinp, dw, grads, inp, acts, w, cos_t, sin_t, d);
 }
 
@@ -4306,11 +4320,10 @@ SS_API void ss_mlao_backward(float *dinp, ss_attn_weights *dw, ss_attn_grads *gr
     SS_ASSERT(dinp && dw && grads && dout && inp && acts && w);
     /* forward: ctx as MLA; o_lat = ctx W_oa^T; out = o_lat W_ob^T */
     ss__mla_grads_zero(grads, d);
-    ss__zero(grads->do_lat, (size_t)BT * d->Co);
-    ss_linear_backward(grads->do_lat, dw->o_b_proj_weight, dw->o_b_proj_bias, dout, acts->o_lat,
-                       w->o_b_proj_weight, BT, d->Co, d->D);
-    ss_linear_backward(grads->dctx, dw->o_a_proj_weight, NULL, grads->do_lat, acts->ctx,
-                       w->o_a_proj_weight, BT, HD, d->Co);
+    ss__linear_backward(grads->do_lat, 0.0f, dw->o_b_proj_weight, dw->o_b_proj_bias, dout,
+                        acts->o_lat, w->o_b_proj_weight, BT, d->Co, d->D);
+    ss__linear_backward(grads->dctx, 0.0f, dw->o_a_proj_weight, NULL, grads->do_lat, acts->ctx,
+                        w->o_a_proj_weight, BT, HD, d->Co);
     ss__mla_context_backward(dinp, dw, grads, inp, acts, w, cos_t, sin_t, d);
 }
 
@@ -4347,14 +4360,13 @@ SS_API void ss_ffn_backward(float *dinp, ss_ffn_weights *dw, ss_ffn_grads *grads
     const size_t NF = (size_t)BT * F, NR = (size_t)BT * Rf;
     SS_ASSERT(dinp && dw && grads && dout && inp && acts && w && BT > 0 && Rf >= 0);
     /* forward: h = silu(a) * g with a, g from inp (dense) or from the normalised latents
-       (decomposed); out = h W_out^T (+ the shared output projection when decomposed) */
-    ss__zero(grads->da, NF);
-    ss__zero(grads->dg, NF);
-    ss__zero(grads->dh, NF);
+       (decomposed); out = h W_out^T (+ the shared output projection when decomposed).
+       dh, da and dg (BT x F each) are written by their first producer, not cleared and added
+       into: that saves three passes over 3 x 16 MB per layer of the seed's models. */
     if (Rf == 0) {
-        ss_linear_backward(grads->dh, dw->W_out_weight, dw->W_out_bias, dout, acts->h,
-                           w->W_out_weight, BT, F, D);
-        ss_swiglu_backward(grads->da, grads->dg, grads->dh, acts->a, acts->g, NF);
+        ss__linear_backward(grads->dh, 0.0f, dw->W_out_weight, dw->W_out_bias, dout, acts->h,
+                            w->W_out_weight, BT, F, D);
+        ss__swiglu_backward(grads->da, grads->dg, grads->dh, acts->a, acts->g, NF, 0);
         ss_linear_backward(dinp, dw->W_gate_weight, dw->W_gate_bias, grads->dg, inp,
                            w->W_gate_weight, BT, D, F);
         ss_linear_backward(dinp, dw->W_in_weight, dw->W_in_bias, grads->da, inp, w->W_in_weight,
@@ -4368,9 +4380,9 @@ SS_API void ss_ffn_backward(float *dinp, ss_ffn_weights *dw, ss_ffn_grads *grads
     ss__zero(grads->din_lat, NR);
     ss_linear_backward(grads->dout_lat, dw->W_out_shared_weight, dw->W_out_shared_bias, dout,
                        acts->out_lat, w->W_out_shared_weight, BT, Rf, D);
-    ss_linear_backward(grads->dh, dw->W_out_weight, NULL, grads->dout_lat, acts->h,
-                       w->W_out_weight, BT, F, Rf);
-    ss_swiglu_backward(grads->da, grads->dg, grads->dh, acts->a, acts->g, NF);
+    ss__linear_backward(grads->dh, 0.0f, dw->W_out_weight, NULL, grads->dout_lat, acts->h,
+                        w->W_out_weight, BT, F, Rf);
+    ss__swiglu_backward(grads->da, grads->dg, grads->dh, acts->a, acts->g, NF, 0);
     ss_linear_backward(grads->dgate_latn, dw->W_gate_weight, dw->W_gate_bias, grads->dg,
                        acts->gate_latn, w->W_gate_weight, BT, Rf, F);
     ss_rmsnorm_backward(grads->dgate_lat, dw->W_gate_shared_norm_weight, grads->dgate_latn,

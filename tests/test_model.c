@@ -603,6 +603,14 @@ static void alloc_attn(ss_attn_acts *a, ss_attn_grads *g, int BT, int B, int H, 
     g->dq_latn = test_alloc(n), g->dkv_latn = test_alloc(n), g->dq = test_alloc(n);
     g->dkv = test_alloc(n), g->dq_rot = test_alloc(n), g->dk_rot = test_alloc(n);
     g->datt = test_alloc(natt), g->dctx = test_alloc(n), g->do_lat = test_alloc(n);
+    { /* the gradient scratch is the layers' to clear or overwrite: NaN shows a read before */
+        float *scratch[] = {g->dqkv, g->dq_lat, g->dkv_lat, g->dq_latn, g->dkv_latn, g->dq,
+                            g->dkv, g->dq_rot, g->dk_rot, g->dctx, g->do_lat};
+        size_t i, j;
+        for (i = 0; i < sizeof scratch / sizeof scratch[0]; i++)
+            for (j = 0; j < n; j++) scratch[i][j] = NAN;
+        for (j = 0; j < natt; j++) g->datt[j] = NAN;
+    }
 }
 
 static void free_attn(ss_attn_acts *a, ss_attn_grads *g) {
