@@ -282,6 +282,138 @@ static int bench_step(int argc, char **argv) {
     return 0;
 }
 
+/* ---- ss bench peak: the FP32 multiply-add peak the matrix products are measured against ----
+   Every thread runs PEAK_CHAINS independent chains of vector FMAs (x = x * a + b, enough chains
+   to hide the FMA latency on two pipes), nothing else, for about 0.3 s; GFLOP/s = 2 x lanes x
+   FMAs / wall time. It is what `-march=native` code can reach on this machine at this thread
+   count (clocks fall as more cores run wide vectors), so "% of peak" elsewhere divides by it. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define PEAK_LANES 16
+typedef __m512 peak_vec;
+#define PEAK_SET1(x) _mm512_set1_ps(x)
+#define PEAK_FMA(x, a, b) _mm512_fmadd_ps(x, a, b)
+#define PEAK_SUM(x) _mm512_reduce_add_ps(x)
+#define PEAK_ISA "AVX-512 FMA"
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define PEAK_LANES 8
+typedef __m256 peak_vec;
+#define PEAK_SET1(x) _mm256_set1_ps(x)
+#define PEAK_FMA(x, a, b) _mm256_fmadd_ps(x, a, b)
+static float peak_sum8(__m256 x) {
+    float f[8], s = 0.0f;
+    int i;
+    _mm256_storeu_ps(f, x);
+    for (i = 0; i < 8; i++) s += f[i];
+    return s;
+}
+#define PEAK_SUM(x) peak_sum8(x)
+#define PEAK_ISA "AVX2 FMA"
+#endif
+
+#ifdef PEAK_LANES
+#define PEAK_CHAINS 12
+/* FMAs of one thread's run: `iters` rounds of PEAK_CHAINS vector FMAs; the sum is returned so
+   that the compiler keeps the work. */
+static float peak_run(long iters) {
+    const peak_vec a = PEAK_SET1(0.9999999f), b = PEAK_SET1(1e-7f);
+    peak_vec x0 = PEAK_SET1(0.5f), x1 = PEAK_SET1(0.6f), x2 = PEAK_SET1(0.7f);
+    peak_vec x3 = PEAK_SET1(0.8f), x4 = PEAK_SET1(0.9f), x5 = PEAK_SET1(1.0f);
+    peak_vec x6 = PEAK_SET1(1.1f), x7 = PEAK_SET1(1.2f), x8 = PEAK_SET1(1.3f);
+    peak_vec x9 = PEAK_SET1(1.4f), x10 = PEAK_SET1(1.5f), x11 = PEAK_SET1(1.6f);
+    long i;
+    for (i = 0; i < iters; i++) {
+        x0 = PEAK_FMA(x0, a, b), x1 = PEAK_FMA(x1, a, b), x2 = PEAK_FMA(x2, a, b);
+        x3 = PEAK_FMA(x3, a, b), x4 = PEAK_FMA(x4, a, b), x5 = PEAK_FMA(x5, a, b);
+        x6 = PEAK_FMA(x6, a, b), x7 = PEAK_FMA(x7, a, b), x8 = PEAK_FMA(x8, a, b);
+        x9 = PEAK_FMA(x9, a, b), x10 = PEAK_FMA(x10, a, b), x11 = PEAK_FMA(x11, a, b);
+    }
+    return PEAK_SUM(x0) + PEAK_SUM(x1) + PEAK_SUM(x2) + PEAK_SUM(x3) + PEAK_SUM(x4) +
+           PEAK_SUM(x5) + PEAK_SUM(x6) + PEAK_SUM(x7) + PEAK_SUM(x8) + PEAK_SUM(x9) +
+           PEAK_SUM(x10) + PEAK_SUM(x11);
+}
+
+/* GFLOP/s of `threads` threads running peak_run(iters) at once. */
+static double peak_gflops(int threads, long iters) {
+    double t0, dt;
+    volatile float sink = 0.0f;
+    int t;
+    t0 = ss_time_seconds();
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+#endif
+    for (t = 0; t < threads; t++) {
+        float s = peak_run(iters);
+        if (s == 12345.0f) sink = s; /* never true; keeps the result alive */
+    }
+    dt = ss_time_seconds() - t0;
+    (void)sink;
+    return 2.0 * PEAK_LANES * PEAK_CHAINS * (double)iters * threads / dt / 1e9;
+}
+#endif
+
+static int bench_peak(int argc, char **argv) {
+    tool_opt opts[] = {
+        {"--threads", 1, "thread counts to measure (repeatable; default 1 and all processors)", NULL, 1},
+        {"--reps", 1, "timed runs per thread count, median reported (default 5)", NULL, 0},
+        {"--help", 0, "this text", NULL, 0},
+    };
+    const int n_opts = (int)(sizeof opts / sizeof opts[0]);
+    const char *pos[1];
+    int n_pos, reps, procs = 1;
+    if (!tool_parse("bench peak", argc, argv, 3, opts, n_opts, pos, 0, &n_pos)) return 2;
+    if (opts[2].value) {
+        tool_usage("bench peak", "[options]", opts, n_opts);
+        return 0;
+    }
+    if (!tool_opt_int(&opts[1], 5, 1, 64, &reps)) return 2;
+#ifdef _OPENMP
+    procs = omp_get_num_procs();
+#endif
+#ifndef PEAK_LANES
+    (void)procs;
+    fprintf(stderr, "ss bench peak: this build has no FMA vectors (built without AVX2+FMA or "
+                    "AVX-512; the default -march=native has them on any x86-64 since 2013)\n");
+    return 1;
+#else
+    {
+        int list[TOOL_MAX_VALUES + 2], n = 0, i, r;
+        const long iters = 20000000; /* about 0.3 s at 3 GHz, two FMA pipes */
+        if (opts[0].n_values == 0) {
+            list[n++] = 1;
+            if (procs > 1) list[n++] = procs;
+        }
+        for (i = 0; i < opts[0].n_values; i++) {
+            tool_opt one = opts[0];
+            one.value = opts[0].values[i];
+            if (!tool_opt_int(&one, 1, 1, 1024, &list[n])) return 2;
+            n++;
+        }
+#ifndef _OPENMP
+        for (i = 0; i < n; i++)
+            if (list[i] > 1) {
+                fprintf(stderr, "ss bench peak: built without OpenMP, so one thread only\n");
+                return 2;
+            }
+#endif
+        printf("# ss bench peak: %s, %s, %d chains of %d-lane FMAs per thread, median of %d\n",
+               ss_build_info(), PEAK_ISA, PEAK_CHAINS, PEAK_LANES, reps);
+        print_cpu();
+        printf("| threads | GFLOP/s | GFLOP/s per thread |\n|---:|---:|---:|\n");
+        peak_gflops(list[0], iters / 10); /* wake the clocks and the thread team */
+        for (i = 0; i < n; i++) {
+            double g[64];
+            for (r = 0; r < reps; r++) g[r] = peak_gflops(list[i], iters);
+            printf("| %d | %.1f | %.1f |\n", list[i], tool_median(g, reps),
+                   tool_median(g, reps) / list[i]);
+            fflush(stdout);
+        }
+    }
+    return 0;
+#endif
+}
+
 int cmd_bench(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[2], "gemm") == 0) return bench_gemm(argc, argv);
     if (argc >= 3 && strcmp(argv[2], "step") == 0) return bench_step(argc, argv);
@@ -289,11 +421,13 @@ int cmd_bench(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[2], "train") == 0) return bench_train(argc, argv);
     if (argc >= 3 && strcmp(argv[2], "svd") == 0) return bench_svd(argc, argv);
     if (argc >= 3 && strcmp(argv[2], "attention") == 0) return bench_attention(argc, argv);
+    if (argc >= 3 && strcmp(argv[2], "peak") == 0) return bench_peak(argc, argv);
     fprintf(stderr, "usage: ss bench gemm [--threads N] [--reps N] [--quick]\n"
                     "       ss bench step [--config C] [--batch B] [--seq T] [--reps N] [--threads N]\n"
                     "       ss bench tokenize --vocab vocab.txt [--input FILE]\n"
                     "       ss bench train [--config C]... [--batch B] [--seq T] [--reps N] [--threads N]\n"
                     "       ss bench svd [--sizes ...] [--reps N] [--threads N] [--quick]\n"
-                    "       ss bench attention [--hidden ...] [--seq ...] [--latent-scale ...] [--quick]\n");
+                    "       ss bench attention [--hidden ...] [--seq ...] [--latent-scale ...] [--quick]\n"
+                    "       ss bench peak [--threads N]... [--reps N]\n");
     return argc >= 3 && strcmp(argv[2], "--help") == 0 ? 0 : 2;
 }
