@@ -3378,7 +3378,20 @@ SS_API void ss_gemm(int transA, int transB, int M, int N, int K, float alpha, co
 // over rows (bias, gain and embedding gradients) are split by column instead, so every sum keeps
 // one order whatever the thread count.
 
-#define SS__COLS 64 /* columns per thread task in the column-split reductions */
+#define SS__COLS 64 /* columns per thread task in the column-split reductions, at most */
+
+/* Columns per task for a column-split pass over C columns: SS__COLS, halved down to 16 (one
+   cache line of floats, so no two tasks write one line) while that leaves threads without a
+   task: a 256-column gain gradient is 4 tasks of 64 but 16 of 16. Every column's sum keeps its
+   row order, so the width changes no bits. */
+SS_PRIVATE int ss__col_block(int C) {
+    int w = SS__COLS, threads = 1;
+#ifdef _OPENMP
+    threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+#endif
+    while (w > 16 && (C + w - 1) / w < threads) w /= 2;
+    return w;
+}
 
 /* acc[c] += the sum over rows r < R (row stride ld) of x[r][c] for c < n, in double and in row
    order for each column; with y, of x[r][c] * (y[r][c] * scale[r]) (the product in float, then
@@ -3396,29 +3409,35 @@ SS_PRIVATE void ss__colsum(double *acc, const float *x, const float *y, const fl
     a##v = _mm256_add_pd(a##v, _mm256_mul_pd(SS__CS_X(v), _mm256_cvtps_pd(_mm_mul_ps(              \
                                                               _mm_loadu_ps(yr + 4 * v), s))));
 #define SS__CS_STORE(v) _mm256_storeu_pd(acc + c0 + 4 * v, a##v);
-#define SS__CS_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
-    for (; c0 + 32 <= n; c0 += 32) {
-        SS__CS_EACH(SS__CS_LOAD)
-        if (y) {
-            for (r = 0; r < R; r++) {
-                const float *xr = x + (size_t)r * ld + c0, *yr = y + (size_t)r * ld + c0;
-                const __m128 s = _mm_set1_ps(scale[r]);
-                SS__CS_EACH(SS__CS_ADDMUL)
-            }
-        } else {
-            for (r = 0; r < R; r++) {
-                const float *xr = x + (size_t)r * ld + c0;
-                SS__CS_EACH(SS__CS_ADD)
-            }
-        }
-        SS__CS_EACH(SS__CS_STORE)
+#define SS__CS_PASS(width, EACH)                                                                   \
+    for (; c0 + width <= n; c0 += width) {                                                         \
+        EACH(SS__CS_LOAD)                                                                          \
+        if (y) {                                                                                   \
+            for (r = 0; r < R; r++) {                                                              \
+                const float *xr = x + (size_t)r * ld + c0, *yr = y + (size_t)r * ld + c0;          \
+                const __m128 s = _mm_set1_ps(scale[r]);                                            \
+                EACH(SS__CS_ADDMUL)                                                                \
+            }                                                                                      \
+        } else {                                                                                   \
+            for (r = 0; r < R; r++) {                                                              \
+                const float *xr = x + (size_t)r * ld + c0;                                         \
+                EACH(SS__CS_ADD)                                                                   \
+            }                                                                                      \
+        }                                                                                          \
+        EACH(SS__CS_STORE)                                                                         \
     }
+#define SS__CS_EACH8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define SS__CS_EACH4(X) X(0) X(1) X(2) X(3)
+    SS__CS_PASS(32, SS__CS_EACH8)
+    SS__CS_PASS(16, SS__CS_EACH4) /* the narrower tasks of ss__col_block */
+#undef SS__CS_PASS
+#undef SS__CS_EACH8
+#undef SS__CS_EACH4
 #undef SS__CS_LOAD
 #undef SS__CS_X
 #undef SS__CS_ADD
 #undef SS__CS_ADDMUL
 #undef SS__CS_STORE
-#undef SS__CS_EACH
 #endif
     if (c0 < n)
         for (r = 0; r < R; r++) {
@@ -3446,12 +3465,13 @@ SS_API void ss_embedding_forward(float *out, const int *ids, const float *table,
 
 SS_API void ss_embedding_backward(float *dtable, const float *dout, const int *ids, int BT, int V,
                                   int D) {
+    const int w = ss__col_block(D);
     int c0;
     SS_ASSERT(dtable && dout && ids && BT > 0 && V > 0 && D > 0);
     /* Two rows may carry the same id, so rows cannot be split across threads; columns can. */
     SS__OMP(parallel for schedule(static))
-    for (c0 = 0; c0 < D; c0 += SS__COLS) {
-        int r, c, c1 = c0 + SS__COLS < D ? c0 + SS__COLS : D;
+    for (c0 = 0; c0 < D; c0 += w) {
+        int r, c, c1 = c0 + w < D ? c0 + w : D;
         for (r = 0; r < BT; r++) {
             float *drow = dtable + (size_t)ids[r] * D;
             const float *g = dout + (size_t)r * D;
@@ -3477,11 +3497,12 @@ SS_API void ss_linear_forward(float *out, const float *inp, const float *weight,
 
 /* dsum (C) += column sums of x (R,C), each sum in double, in row order. */
 SS_PRIVATE void ss__add_column_sums(float *dsum, const float *x, int R, int C) {
+    const int w = ss__col_block(C);
     int c0;
     SS__OMP(parallel for schedule(static))
-    for (c0 = 0; c0 < C; c0 += SS__COLS) {
+    for (c0 = 0; c0 < C; c0 += w) {
         double acc[SS__COLS];
-        int c, n = C - c0 < SS__COLS ? C - c0 : SS__COLS;
+        int c, n = C - c0 < w ? C - c0 : w;
         for (c = 0; c < n; c++) acc[c] = 0.0;
         ss__colsum(acc, x + c0, NULL, NULL, R, n, (size_t)C);
         for (c = 0; c < n; c++) dsum[c0 + c] += (float)acc[c];
@@ -3551,11 +3572,12 @@ SS_API void ss_rmsnorm_backward(float *dinp, float *dgain, const float *dout, co
     }
     /* dgain_c += sum over rows of dy_c * xhat_c: a reduction over rows, split by column */
     {
+        const int w = ss__col_block(C);
         int c0;
         SS__OMP(parallel for schedule(static))
-        for (c0 = 0; c0 < C; c0 += SS__COLS) {
+        for (c0 = 0; c0 < C; c0 += w) {
             double acc[SS__COLS];
-            int c, n = C - c0 < SS__COLS ? C - c0 : SS__COLS;
+            int c, n = C - c0 < w ? C - c0 : w;
             for (c = 0; c < n; c++) acc[c] = 0.0;
             ss__colsum(acc, dout + c0, inp + c0, rstd, BT, n, (size_t)C);
             for (c = 0; c < n; c++) dgain[c0 + c] += (float)acc[c];

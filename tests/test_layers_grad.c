@@ -783,6 +783,59 @@ static void test_crossentropy(ss_rng *rng) {
     }
 }
 
+/* The column-split reductions (bias sums, RMSNorm's gain gradient, the embedding's rows) give
+   the bits of the plain loop, each column summed in double in row order, for any width of the
+   column tasks: widths of 64 down to 16 (ss__col_block narrows them for more threads; up to 16
+   threads are asked for, whatever the machine has) and the vector passes of 32 and 16 columns
+   with a scalar rest. */
+static void test_column_sums(ss_rng *rng) {
+    enum { R = 37 };
+    const int widths[] = {1, 7, 16, 31, 33, 48, 64, 100, 256, 1030};
+    const int threads[] = {1, 2, 3, 16};
+    int wi, ti;
+    for (wi = 0; wi < (int)(sizeof widths / sizeof widths[0]); wi++) {
+        const int C = widths[wi];
+        float *x = test_alloc((size_t)R * C), *y = test_alloc((size_t)R * C), *sc = test_alloc(R);
+        float *want_b = test_alloc(C), *want_g = test_alloc(C), *got_b = test_alloc(C);
+        float *got_g = test_alloc(C), *dinp = test_alloc((size_t)R * C), *gain = test_alloc(C);
+        int r, c, bad = 0;
+        char name[96];
+        test_fill(x, (size_t)R * C, rng, -1.0f, 1.0f);
+        test_fill(y, (size_t)R * C, rng, -2.0f, 2.0f);
+        test_fill(sc, R, rng, 0.5f, 2.0f);
+        test_fill(gain, C, rng, 0.5f, 1.5f);
+        for (c = 0; c < C; c++) {
+            double b = 0.0, g = 0.0;
+            for (r = 0; r < R; r++) {
+                b += x[(size_t)r * C + c];
+                g += (double)x[(size_t)r * C + c] * (y[(size_t)r * C + c] * sc[r]);
+            }
+            want_b[c] = 0.25f + (float)b; /* both add into a nonzero start */
+            want_g[c] = 0.25f + (float)g;
+        }
+        for (ti = 0; ti < (int)(sizeof threads / sizeof threads[0]); ti++) {
+#ifdef _OPENMP
+            omp_set_num_threads(threads[ti]);
+#else
+            if (threads[ti] > 1) continue;
+#endif
+            for (c = 0; c < C; c++) got_b[c] = got_g[c] = 0.25f;
+            ss__add_column_sums(got_b, x, R, C);
+            /* dgain_c += sum_r dout_rc * (inp_rc * rstd_r): dout = x, inp = y, rstd = sc */
+            ss_rmsnorm_backward(dinp, got_g, x, y, sc, gain, R, C);
+            bad += memcmp(got_b, want_b, sizeof(float) * C) != 0;
+            bad += memcmp(got_g, want_g, sizeof(float) * C) != 0;
+        }
+#ifdef _OPENMP
+        omp_set_num_threads(omp_get_num_procs());
+#endif
+        snprintf(name, sizeof name, "column sums, %d columns: plain loop's bits on 1-16 threads", C);
+        test_true(bad == 0, name);
+        free(x), free(y), free(sc), free(want_b), free(want_g), free(got_b), free(got_g);
+        free(dinp), free(gain);
+    }
+}
+
 int main(int argc, char **argv) {
     ss_rng rng;
     if (argc > 1 && strcmp(argv[1], "--mutate") == 0) {
@@ -800,5 +853,6 @@ int main(int argc, char **argv) {
     test_tanh(&rng);
     test_dropout(&rng);
     test_crossentropy(&rng);
+    test_column_sums(&rng);
     return test_summary("test_layers_grad");
 }
