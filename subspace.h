@@ -106,6 +106,9 @@
 
    RECENT CHANGES
    ==============
+   0.3.3  gradient scratch cleared on all threads, or not at all where its first producer
+          writes it (the FFN's dh, da, dg; the attention's dctx); column-split reductions
+          narrow their tasks for many threads.
    0.3.2  the LM head keeps the probabilities of up to SS_LM_KEEP scored rows for the backward
           instead of computing the logits twice; the GEMM packs op(B) once per product, and
           called from inside a parallel region plans for one thread; e^x sixteen lanes at a
@@ -137,8 +140,8 @@
 
 #define SS_VERSION_MAJOR 0
 #define SS_VERSION_MINOR 3
-#define SS_VERSION_PATCH 2
-#define SS_VERSION_STRING "0.3.2"
+#define SS_VERSION_PATCH 3
+#define SS_VERSION_STRING "0.3.3"
 
 #ifndef SS_API
 #ifdef SS_STATIC
@@ -12064,6 +12067,13 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
 
 /* ================================================================================================
    HISTORY
+   0.3.3  (2026-11-29) ss__zero clears spans of more than 64 Ki floats on all threads (and
+          ss_params_zero_grad goes through it). Private ss__linear_backward (dinp_beta) and
+          ss__swiglu_backward (accumulate): the FFN's dh, da, dg and the attention's dctx,
+          do_lat, dq_latn, dkv_latn are written by their first producer instead of cleared
+          and added into. ss__col_block: column tasks of 64 down to 16 columns so that every
+          thread has one; ss__colsum has a 16-column vector pass. Same bits as 0.3.2 except
+          the sign of a zero gradient.
    0.3.2  (2026-11-29) SS_LM_KEEP (1024): with at most that many scored rows the LM head
           computes their logits in one product and the backward starts from the forward's
           probabilities (turned into the gradient in place; the (chunk, V) gradient buffer is
