@@ -2022,6 +2022,9 @@ typedef __m512i ss__vi;
 #define SS__VI_SRLI(a, k) _mm512_maskz_srli_epi32((__mmask16)0xFFFF, a, k)
 #define SS__VI_SLLI(a, k) _mm512_maskz_slli_epi32((__mmask16)0xFFFF, a, k)
 #define SS__VSQRT(a) _mm512_maskz_sqrt_ps((__mmask16)0xFFFF, a)
+/* x where c != 0 (NaN included, as C's c != 0.0f), 0 where c == 0 */
+#define SS__VNZ_OR0(c, x) \
+    _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(c, _mm512_setzero_ps(), _CMP_NEQ_UQ), x)
 /* p where v >= lo, 0 where v < lo (below -104), v where v is NaN */
 #define SS__EXPV_FIXUP(p, v, lo)                                                                   \
     _mm512_mask_mov_ps(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, lo, _CMP_NLT_UQ), p),             \
@@ -2044,6 +2047,7 @@ typedef __m256i ss__vi;
 #define SS__VI_SRLI(a, k) _mm256_srli_epi32(a, k)
 #define SS__VI_SLLI(a, k) _mm256_slli_epi32(a, k)
 #define SS__VSQRT(a) _mm256_sqrt_ps(a)
+#define SS__VNZ_OR0(c, x) _mm256_and_ps(_mm256_cmp_ps(c, _mm256_setzero_ps(), _CMP_NEQ_UQ), x)
 #define SS__EXPV_FIXUP(p, v, lo)                                                                   \
     _mm256_blendv_ps(_mm256_andnot_ps(_mm256_cmp_ps(v, lo, _CMP_LT_OQ), p), v,                     \
                      _mm256_cmp_ps(v, v, _CMP_UNORD_Q))
@@ -3838,6 +3842,52 @@ SS_API void ss_attention_backward(float *dq, float *dk, float *dv, float *datt, 
 #define SS__ATT_BQ 64  /* query rows per tile of the tiled core */
 #define SS__ATT_BK 128 /* keys per tile: a (64,128) score block is 32 KiB, in L1/L2 */
 
+/* The largest of init and x[0..n), with `x[j] > m` deciding (a NaN never wins): the running
+   maximum of a softmax row, in SS__VW lanes (max is exact, so the lanes give the scalar
+   loop's value). */
+SS_PRIVATE float ss__max_f(const float *x, int n, float init) {
+    float m = init;
+    int j = 0;
+#ifdef SS__VW
+    if (n >= SS__VW) { /* max_ps(x, v) is x > v ? x : v, lane by lane */
+        float lane[SS__VW];
+        ss__vf v = SS__VSET1(init);
+        int k;
+        for (; j + SS__VW <= n; j += SS__VW) v = SS__VMAX(SS__VLOAD(x + j), v);
+        SS__VSTORE(lane, v);
+        for (k = 0; k < SS__VW; k++)
+            if (lane[k] > m) m = lane[k];
+    }
+#endif
+    for (; j < n; j++)
+        if (x[j] > m) m = x[j];
+    return m;
+}
+
+/* One row of dS in the tiled backward: drow[j] = row[j] * (dA[j] - delta), where dA is drow (the
+   gradient of the probabilities A' after dropout) times keep_scale where prow[j] (A', NULL
+   without dropout) kept the value, 0 where it dropped it. In SS__VW lanes, with the scalar
+   tail's operations in its order (no fused multiply-adds: same bits). */
+SS_PRIVATE void ss__att_ds_row(float *drow, const float *row, const float *prow, float keep_scale,
+                               float delta, int nk) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    int j = 0;
+#ifdef SS__VW
+    const ss__vf dv = SS__VSET1(delta), ks = SS__VSET1(keep_scale);
+    for (; j + SS__VW <= nk; j += SS__VW) {
+        ss__vf d = SS__VLOAD(drow + j);
+        if (prow) d = SS__VNZ_OR0(SS__VLOAD(prow + j), SS__V_(mul_ps)(d, ks));
+        SS__VSTORE(drow + j, SS__V_(mul_ps)(SS__VLOAD(row + j), SS__V_(sub_ps)(d, dv)));
+    }
+#endif
+    for (; j < nk; j++) { /* kept iff A' != 0 (when A == 0 too, dS = 0 either way) */
+        const float d = prow ? (prow[j] != 0.0f ? drow[j] * keep_scale : 0.0f) : drow[j];
+        drow[j] = row[j] * (d - delta);
+    }
+}
+
 /* One (query tile, key tile) block of scores, masked: s[r*SS__ATT_BK + j] = scale q_i . k_j for
    query i = i0 + r and key j0 + j, or -inf where the key is hidden (padding, or after i when
    causal). */
@@ -3891,10 +3941,9 @@ SS_API void ss_attention_tiled_forward(float *out, float *lse, uint64_t *drop_se
                 /* online softmax (Milakov & Gimelshein 2018): the running max m and sum l of
                    each row are rescaled when a tile raises the max, and so is acc = sum p v */
                 for (r = 0; r < nq; r++) {
-                    float *row = s + (size_t)r * SS__ATT_BK, mt = m[r], alpha, f[SS__ATT_BK];
+                    float *row = s + (size_t)r * SS__ATT_BK, alpha, f[SS__ATT_BK];
+                    const float mt = ss__max_f(row, nk, m[r]);
                     double sum;
-                    for (j = 0; j < nk; j++)
-                        if (row[j] > mt) mt = row[j];
                     if (mt == -INFINITY) { /* nothing visible yet: p = 0, acc stays 0 */
                         SS_MEMSET(row, 0, (size_t)nk * sizeof(float));
                         continue;
@@ -3983,17 +4032,10 @@ SS_API void ss_attention_tiled_backward(float *dq, float *dk, float *dv, const f
                         1.0f, dv + vo + (size_t)j0 * ldv, ldv);
                 ss_gemm(0, 1, nq, nk, Dh, 1.0f, dout + oo + (size_t)i0 * HD, HD,
                         v + vo + (size_t)j0 * ldv, ldv, 0.0f, dp, SS__ATT_BK);
-                for (r = 0; r < nq; r++) {
-                    const float *row = s + (size_t)r * SS__ATT_BK;
-                    float *drow = dp + (size_t)r * SS__ATT_BK;
-                    if (dropout_p > 0.0f) {
-                        const float *prow = pd + (size_t)r * SS__ATT_BK;
-                        for (j = 0; j < nk; j++) /* kept iff A' != 0 or A == 0 (then dS = 0) */
-                            drow[j] = row[j] * ((prow[j] != 0.0f ? drow[j] * keep_scale : 0.0f) - delta[r]);
-                    } else {
-                        for (j = 0; j < nk; j++) drow[j] = row[j] * (drow[j] - delta[r]);
-                    }
-                }
+                for (r = 0; r < nq; r++)
+                    ss__att_ds_row(dp + (size_t)r * SS__ATT_BK, s + (size_t)r * SS__ATT_BK,
+                                   dropout_p > 0.0f ? pd + (size_t)r * SS__ATT_BK : NULL,
+                                   keep_scale, delta[r], nk);
                 ss_gemm(0, 0, nq, Dh, nk, scale, dp, SS__ATT_BK, k + ko + (size_t)j0 * ldk, ldk, 1.0f,
                         dq + qo + (size_t)i0 * ldq, ldq);
                 ss_gemm(1, 0, nk, Dh, nq, scale, dp, SS__ATT_BK, q + qo + (size_t)i0 * ldq, ldq, 1.0f,
@@ -4005,7 +4047,49 @@ SS_API void ss_attention_tiled_backward(float *dq, float *dk, float *dv, const f
 
 // >>swiglu ----------------------------------------------------------------------------------------
 
-#define SS__SWIGLU_CHUNK 512 /* values per task; their e^-a fit in a stack buffer */
+#define SS__SWIGLU_CHUNK 512 /* values per parallel task */
+
+/* SwiGLU over n values, forward (da == NULL: out = silu(a) g) or backward (da, dg = their
+   gradients from dout = out's, added into da and dg when accumulate, else written), with
+   sig(a) = 1 / (1 + e^-a). The loops are written in SS__VW lanes, since compilers at -O2 leave
+   them scalar (GCC 12 does not vectorise a loop of unknown trip count there, and the division
+   stayed a vdivss per value); the lanes do the scalar tail's operations in its order, without
+   fused multiply-adds (clang would fuse the tail's, hence the pragma), so they give its bits. */
+SS_PRIVATE void ss__swiglu_run(float *out, float *da, float *dg, const float *dout,
+                               const float *a, const float *g, int n, int accumulate) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    int j = 0;
+#ifdef SS__VW
+    const ss__vf one = SS__VSET1(1.0f), minus = SS__VSET1(-1.0f), zero = SS__VSET1(0.0f);
+    for (; j + SS__VW <= n; j += SS__VW) {
+        const ss__vf av = SS__VLOAD(a + j), gv = SS__VLOAD(g + j);
+        const ss__vf sig = SS__V_(div_ps)(
+            one, SS__V_(add_ps)(one, ss__exp_vec(SS__V_(mul_ps)(minus, av))));
+        if (!da) {
+            SS__VSTORE(out + j, SS__V_(mul_ps)(SS__V_(mul_ps)(av, sig), gv));
+        } else {
+            const ss__vf d = SS__VLOAD(dout + j);
+            const ss__vf ga = SS__V_(mul_ps)(
+                SS__V_(mul_ps)(SS__V_(mul_ps)(d, gv), sig),
+                SS__V_(add_ps)(one, SS__V_(mul_ps)(av, SS__V_(sub_ps)(one, sig))));
+            const ss__vf gg = SS__V_(mul_ps)(SS__V_(mul_ps)(d, av), sig);
+            SS__VSTORE(da + j, SS__V_(add_ps)(accumulate ? SS__VLOAD(da + j) : zero, ga));
+            SS__VSTORE(dg + j, SS__V_(add_ps)(accumulate ? SS__VLOAD(dg + j) : zero, gg));
+        }
+    }
+#endif
+    for (; j < n; j++) {
+        const float sig = 1.0f / (1.0f + ss__expf(-1.0f * a[j]));
+        if (!da) {
+            out[j] = a[j] * sig * g[j];
+        } else { /* without accumulate, 0 + x: the bits of adding into cleared memory */
+            da[j] = (accumulate ? da[j] : 0.0f) + dout[j] * g[j] * sig * (1.0f + a[j] * (1.0f - sig));
+            dg[j] = (accumulate ? dg[j] : 0.0f) + dout[j] * a[j] * sig;
+        }
+    }
+}
 
 SS_API void ss_swiglu_forward(float *out, const float *a, const float *g, size_t N) {
     long c, nc = (long)((N + SS__SWIGLU_CHUNK - 1) / SS__SWIGLU_CHUNK);
@@ -4014,14 +4098,7 @@ SS_API void ss_swiglu_forward(float *out, const float *a, const float *g, size_t
     for (c = 0; c < nc; c++) {
         const size_t i0 = (size_t)c * SS__SWIGLU_CHUNK;
         const int n = (int)(N - i0 < SS__SWIGLU_CHUNK ? N - i0 : SS__SWIGLU_CHUNK);
-        float e[SS__SWIGLU_CHUNK];
-        int j;
-        for (j = 0; j < n; j++) e[j] = -a[i0 + j];
-        ss__exp_shift(e, e, 0.0f, n);
-        for (j = 0; j < n; j++) { /* silu(a) g = a sig(a) g, sig(a) = 1 / (1 + e^-a) */
-            const float sig = 1.0f / (1.0f + e[j]);
-            out[i0 + j] = a[i0 + j] * sig * g[i0 + j];
-        }
+        ss__swiglu_run(out + i0, NULL, NULL, NULL, a + i0, g + i0, n, 0);
     }
 }
 
@@ -4035,17 +4112,7 @@ SS_PRIVATE void ss__swiglu_backward(float *da, float *dg, const float *dout, con
     for (c = 0; c < nc; c++) {
         const size_t i0 = (size_t)c * SS__SWIGLU_CHUNK;
         const int n = (int)(N - i0 < SS__SWIGLU_CHUNK ? N - i0 : SS__SWIGLU_CHUNK);
-        float e[SS__SWIGLU_CHUNK];
-        int j;
-        for (j = 0; j < n; j++) e[j] = -a[i0 + j];
-        ss__exp_shift(e, e, 0.0f, n);
-        for (j = 0; j < n; j++) {
-            const size_t i = i0 + (size_t)j;
-            const float sig = 1.0f / (1.0f + e[j]);
-            /* without accumulate, 0 + x: the bits of adding into cleared memory */
-            da[i] = (accumulate ? da[i] : 0.0f) + dout[i] * g[i] * sig * (1.0f + a[i] * (1.0f - sig));
-            dg[i] = (accumulate ? dg[i] : 0.0f) + dout[i] * a[i] * sig;
-        }
+        ss__swiglu_run(NULL, da + i0, dg + i0, dout + i0, a + i0, g + i0, n, accumulate);
     }
 }
 

@@ -591,6 +591,43 @@ static void test_dropout(ss_rng *rng) {
 
 /* ---- a larger forward, and sampled differences on it ------------------------------------- */
 
+/* The tiled core's vector row steps against their scalar tails. ss__att_ds_row over 35 keys (32
+   in lanes, 3 in the tail): the tail's (A, dA', A') triples copied into lanes give the same bits,
+   with dropout (A' = 0: dropped; NaN: kept, as C's != says) and without. ss__max_f: the value of
+   the plain loop `if (x > m) m = x` for every length 0-40, with -inf, NaN and signed zeros. */
+static void test_row_lanes(void) {
+    enum { NK = 35 };
+    static const float r3[3] = {0.25f, 0.0f, 1.0f}, d3[3] = {-2.0f, 3.5f, 0.125f};
+    static const int lane[3] = {3, 16, 30};
+    float row[NK], prow[NK], d_drop[NK], d_plain[NK], x[40];
+    int i, n, same = 1, same_max = 1;
+    const float p3[3] = {0.0f, 1.25f, NAN};
+    for (i = 0; i < NK; i++) {
+        row[i] = 0.01f * (float)i, prow[i] = (float)(i % 3), d_drop[i] = d_plain[i] = 0.5f * (float)i;
+    }
+    for (i = 0; i < 3; i++) {
+        row[lane[i]] = row[NK - 3 + i] = r3[i];
+        prow[lane[i]] = prow[NK - 3 + i] = p3[i];
+        d_drop[lane[i]] = d_drop[NK - 3 + i] = d_plain[lane[i]] = d_plain[NK - 3 + i] = d3[i];
+    }
+    ss__att_ds_row(d_drop, row, prow, 1.0f / 0.9f, 0.3f, NK);
+    ss__att_ds_row(d_plain, row, NULL, 1.0f / 0.9f, 0.3f, NK);
+    for (i = 0; i < 3; i++) {
+        same &= memcmp(&d_drop[lane[i]], &d_drop[NK - 3 + i], sizeof(float)) == 0;
+        same &= memcmp(&d_plain[lane[i]], &d_plain[NK - 3 + i], sizeof(float)) == 0;
+    }
+    test_true(same, "ds row: the vector lanes give the scalar tail's bits (with and without dropout)");
+    for (i = 0; i < 40; i++) x[i] = (float)sin(1.3 * i) * (float)(i % 7);
+    x[5] = NAN, x[9] = -INFINITY, x[17] = -0.0f, x[33] = 6.5f;
+    for (n = 0; n <= 40; n++) {
+        float m = -INFINITY;
+        for (i = 0; i < n; i++)
+            if (x[i] > m) m = x[i];
+        same_max &= ss__max_f(x, n, -INFINITY) == m && ss__max_f(x, n, 2.0f) == (m > 2.0f ? m : 2.0f);
+    }
+    test_true(same_max, "row max: the lanes give the plain loop's value for lengths 0-40");
+}
+
 static void test_large(ss_rng *rng) {
     enum { B = 2, T = 33, H = 3, Dh = 16, NS = 24 };
     static const char *names[3] = {"nomask", "causal_keymask strided", "keymask p=0.25"};
@@ -833,6 +870,7 @@ int main(int argc, char **argv) {
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) attention_case(&rng, &cases[i], 100 + i);
     test_accumulation(&rng);
     test_dropout(&rng);
+    test_row_lanes();
     test_large(&rng);
     test_tiled_tiles(&rng);
     return test_summary("test_attention");

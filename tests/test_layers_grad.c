@@ -491,6 +491,39 @@ static void test_swiglu(ss_rng *rng) {
     free(s_a), free(s_g), free(t_a), free(t_g);
 }
 
+/* SwiGLU's vector lanes against its scalar tail: N = 37 values put the first 32 in lanes (two of
+   16 or four of 8) and the last 5 in the tail; the tail's 5 (a, g, dout) triples are copied into
+   lanes, and both places must give the same bits forward and backward (accumulating and not). */
+static void test_swiglu_lanes(void) {
+    enum { N = 37 };
+    static const float a5[5] = {0.0f, -0.0f, 3.75f, -91.0f, 1e-3f};
+    static const float g5[5] = {1.5f, -2.0f, 0.33f, 7.0f, -0.01f};
+    static const float d5[5] = {0.25f, 1.0f, -3.0f, 0.5f, 2.0f};
+    static const int lane[5] = {0, 7, 13, 22, 31};
+    float a[N], g[N], d[N], out[N], da[N], dg[N], da2[N], dg2[N];
+    int i, same = 1;
+    for (i = 0; i < N; i++) {
+        a[i] = (float)sin(0.7 * i) * 5.0f, g[i] = (float)cos(0.3 * i), d[i] = 0.1f * (float)(i % 5);
+        da2[i] = 0.5f, dg2[i] = -0.25f;
+    }
+    for (i = 0; i < 5; i++) {
+        a[lane[i]] = a[N - 5 + i] = a5[i];
+        g[lane[i]] = g[N - 5 + i] = g5[i];
+        d[lane[i]] = d[N - 5 + i] = d5[i];
+    }
+    ss_swiglu_forward(out, a, g, N);
+    ss__swiglu_backward(da, dg, d, a, g, N, 0);
+    ss_swiglu_backward(da2, dg2, d, a, g, N);
+    for (i = 0; i < 5; i++) {
+        const int x = lane[i], y = N - 5 + i;
+        same &= memcmp(&out[x], &out[y], sizeof(float)) == 0;
+        same &= memcmp(&da[x], &da[y], sizeof(float)) == 0 && memcmp(&dg[x], &dg[y], sizeof(float)) == 0;
+        same &= memcmp(&da2[x], &da2[y], sizeof(float)) == 0 && memcmp(&dg2[x], &dg2[y], sizeof(float)) == 0;
+    }
+    test_true(same, "swiglu: the vector lanes give the scalar tail's bits (forward, backward "
+                    "writing and adding)");
+}
+
 static void test_tanh(ss_rng *rng) {
     enum { N = 5 * 7 };
     const fd_tol tol = {1e-3f, 3e-4, 2e-3};
@@ -850,6 +883,7 @@ int main(int argc, char **argv) {
     test_rmsnorm(&rng);
     test_rope(&rng);
     test_swiglu(&rng);
+    test_swiglu_lanes();
     test_tanh(&rng);
     test_dropout(&rng);
     test_crossentropy(&rng);
