@@ -108,7 +108,8 @@
    ==============
    0.3.3  gradient scratch cleared on all threads, or not at all where its first producer
           writes it (the FFN's dh, da, dg; the attention's dctx); column-split reductions
-          narrow their tasks for many threads.
+          narrow their tasks for many threads; SwiGLU and the attention core's softmax rows
+          in explicit vector lanes, so plain -O2 builds vectorise them.
    0.3.2  the LM head keeps the probabilities of up to SS_LM_KEEP scored rows for the backward
           instead of computing the logits twice; the GEMM packs op(B) once per product, and
           called from inside a parallel region plans for one thread; e^x sixteen lanes at a
@@ -12139,8 +12140,11 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
           ss__swiglu_backward (accumulate): the FFN's dh, da, dg and the attention's dctx,
           do_lat, dq_latn, dkv_latn are written by their first producer instead of cleared
           and added into. ss__col_block: column tasks of 64 down to 16 columns so that every
-          thread has one; ss__colsum has a 16-column vector pass. Same bits as 0.3.2 except
-          the sign of a zero gradient.
+          thread has one; ss__colsum has a 16-column vector pass. ss__swiglu_run (forward
+          and backward, e^-a computed in the lanes), ss__att_ds_row and ss__max_f: SS__VW
+          lanes with the scalar tail's operation order; SS__VNZ_OR0. Same bits as 0.3.2
+          except the sign of a zero gradient (and, under clang, the tails of SwiGLU's
+          backward, which clang fused before the fp contract pragma).
    0.3.2  (2026-11-29) SS_LM_KEEP (1024): with at most that many scored rows the LM head
           computes their logits in one product and the backward starts from the forward's
           probabilities (turned into the gradient in place; the (chunk, V) gradient buffer is
