@@ -108,8 +108,8 @@
    ==============
    0.3.3  gradient scratch cleared on all threads, or not at all where its first producer
           writes it (the FFN's dh, da, dg; the attention's dctx); column-split reductions
-          narrow their tasks for many threads; SwiGLU and the attention core's softmax rows
-          in explicit vector lanes, so plain -O2 builds vectorise them.
+          narrow their tasks for many threads; SwiGLU, RMSNorm, RoPE and the attention core's
+          softmax rows in explicit vector lanes, so plain -O2 builds vectorise them.
    0.3.2  the LM head keeps the probabilities of up to SS_LM_KEEP scored rows for the backward
           instead of computing the logits twice; the GEMM packs op(B) once per product, and
           called from inside a parallel region plans for one thread; e^x sixteen lanes at a
@@ -3540,6 +3540,39 @@ SS_API void ss_linear_backward(float *dinp, float *dweight, float *dbias, const 
 
 // >>rmsnorm ---------------------------------------------------------------------------------------
 
+/* The element-wise steps of RMSNorm and RoPE in SS__VW lanes (plain -O2 leaves these loops of
+   unknown trip count scalar), each lane doing the scalar tail's operations in its order, with no
+   fused multiply-add (the pragma stops clang fusing the tail's), so both give the same bits. */
+
+/* One row of RMSNorm: y = (x * s) * gain; or its gradient (dx != NULL):
+   dx += s * (dy * gain - (x * s) * m). */
+SS_PRIVATE void ss__rms_row(float *y, float *dx, const float *dy, const float *x,
+                            const float *gain, float s, float m, int C) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    int c = 0;
+#ifdef SS__VW
+    const ss__vf sv = SS__VSET1(s), mv = SS__VSET1(m);
+    for (; c + SS__VW <= C; c += SS__VW) {
+        const ss__vf xs = SS__V_(mul_ps)(SS__VLOAD(x + c), sv);
+        if (!dx) {
+            SS__VSTORE(y + c, SS__V_(mul_ps)(xs, SS__VLOAD(gain + c)));
+        } else {
+            const ss__vf t = SS__V_(sub_ps)(SS__V_(mul_ps)(SS__VLOAD(dy + c), SS__VLOAD(gain + c)),
+                                            SS__V_(mul_ps)(xs, mv));
+            SS__VSTORE(dx + c, SS__V_(add_ps)(SS__VLOAD(dx + c), SS__V_(mul_ps)(sv, t)));
+        }
+    }
+#endif
+    for (; c < C; c++) {
+        if (!dx)
+            y[c] = (x[c] * s) * gain[c];
+        else
+            dx[c] += s * (dy[c] * gain[c] - (x[c] * s) * m);
+    }
+}
+
 SS_API void ss_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *gain,
                                int BT, int C, float eps) {
     int r;
@@ -3556,7 +3589,7 @@ SS_API void ss_rmsnorm_forward(float *out, float *rstd, const float *inp, const 
         s = (float)(1.0 / SS_SQRT(ss / C + (double)eps));
         rstd[r] = s;
         /* the seed's order: normalise in float, then multiply by the gain */
-        for (c = 0; c < C; c++) y[c] = (x[c] * s) * gain[c];
+        ss__rms_row(y, NULL, NULL, x, gain, s, 0.0f, C);
     }
 }
 
@@ -3576,7 +3609,7 @@ SS_API void ss_rmsnorm_backward(float *dinp, float *dgain, const float *dout, co
         int c;
         for (c = 0; c < C; c++) dot += (double)(dy[c] * gain[c]) * (x[c] * s);
         m = (float)(dot / C);
-        for (c = 0; c < C; c++) dx[c] += s * (dy[c] * gain[c] - (x[c] * s) * m);
+        ss__rms_row(NULL, dx, dy, x, gain, s, m, C);
     }
     /* dgain_c += sum over rows of dy_c * xhat_c: a reduction over rows, split by column */
     {
@@ -3594,6 +3627,43 @@ SS_API void ss_rmsnorm_backward(float *dinp, float *dgain, const float *dout, co
 }
 
 // >>rope ------------------------------------------------------------------------------------------
+
+/* One head's rotated pairs (j, j+half), j < half, in lanes as ss__rms_row: forward (back == 0)
+   y1 = x1 c - x2 s, y2 = x2 c + x1 s; backward (back != 0), the transposed rotation added into
+   y: y1 += x1 c + x2 s, y2 += x2 c - x1 s. */
+SS_PRIVATE void ss__rope_pairs(float *y, const float *x, const float *c, const float *s, int half,
+                               int back) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    int j = 0;
+#ifdef SS__VW
+    for (; j + SS__VW <= half; j += SS__VW) {
+        const ss__vf x1 = SS__VLOAD(x + j), x2 = SS__VLOAD(x + j + half);
+        const ss__vf cv = SS__VLOAD(c + j), sv = SS__VLOAD(s + j);
+        if (!back) {
+            SS__VSTORE(y + j, SS__V_(sub_ps)(SS__V_(mul_ps)(x1, cv), SS__V_(mul_ps)(x2, sv)));
+            SS__VSTORE(y + j + half,
+                       SS__V_(add_ps)(SS__V_(mul_ps)(x2, cv), SS__V_(mul_ps)(x1, sv)));
+        } else {
+            SS__VSTORE(y + j, SS__V_(add_ps)(SS__VLOAD(y + j), SS__V_(add_ps)(SS__V_(mul_ps)(x1, cv),
+                                                                            SS__V_(mul_ps)(x2, sv))));
+            SS__VSTORE(y + j + half,
+                       SS__V_(add_ps)(SS__VLOAD(y + j + half),
+                                      SS__V_(sub_ps)(SS__V_(mul_ps)(x2, cv), SS__V_(mul_ps)(x1, sv))));
+        }
+    }
+#endif
+    for (; j < half; j++) {
+        if (!back) {
+            y[j] = x[j] * c[j] - x[j + half] * s[j];
+            y[j + half] = x[j + half] * c[j] + x[j] * s[j];
+        } else {
+            y[j] += x[j] * c[j] + x[j + half] * s[j];
+            y[j + half] += x[j + half] * c[j] - x[j] * s[j];
+        }
+    }
+}
 
 SS_API void ss_rope_tables(float *cos_t, float *sin_t, int P, int Dr, float theta) {
     int p, i, half = Dr / 2;
@@ -3622,10 +3692,7 @@ SS_API void ss_rope_forward(float *out, const float *inp, int ld_inp, const floa
         for (h = 0; h < H; h++) {
             const float *x = inp + (size_t)r * ld_inp + (size_t)h * Dh;
             float *y = out + ((size_t)r * H + h) * Dh;
-            for (j = 0; j < half; j++) { /* rotate the pair (j, j+half) by the angle of (t, j) */
-                y[j] = x[j] * c[j] - x[j + half] * s[j];
-                y[j + half] = x[j + half] * c[j] + x[j] * s[j];
-            }
+            ss__rope_pairs(y, x, c, s, half, 0); /* rotate (j, j+half) by the angle of (t, j) */
             for (j = Dr; j < Dh; j++) y[j] = x[j]; /* the position-free part of the head */
         }
     }
@@ -3646,10 +3713,7 @@ SS_API void ss_rope_backward(float *dinp, int ld_inp, const float *dout, const f
         for (h = 0; h < H; h++) {
             float *dx = dinp + (size_t)r * ld_inp + (size_t)h * Dh;
             const float *dy = dout + ((size_t)r * H + h) * Dh;
-            for (j = 0; j < half; j++) {
-                dx[j] += dy[j] * c[j] + dy[j + half] * s[j];
-                dx[j + half] += dy[j + half] * c[j] - dy[j] * s[j];
-            }
+            ss__rope_pairs(dx, dy, c, s, half, 1);
             for (j = Dr; j < Dh; j++) dx[j] += dy[j];
         }
     }
@@ -12141,10 +12205,11 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
           do_lat, dq_latn, dkv_latn are written by their first producer instead of cleared
           and added into. ss__col_block: column tasks of 64 down to 16 columns so that every
           thread has one; ss__colsum has a 16-column vector pass. ss__swiglu_run (forward
-          and backward, e^-a computed in the lanes), ss__att_ds_row and ss__max_f: SS__VW
-          lanes with the scalar tail's operation order; SS__VNZ_OR0. Same bits as 0.3.2
-          except the sign of a zero gradient (and, under clang, the tails of SwiGLU's
-          backward, which clang fused before the fp contract pragma).
+          and backward, e^-a computed in the lanes), ss__rms_row, ss__rope_pairs,
+          ss__att_ds_row and ss__max_f: SS__VW lanes with the scalar tail's operation order;
+          SS__VNZ_OR0. Same bits as 0.3.2
+          except the sign of a zero gradient (and, under clang, the scalar code that clang
+          fused into multiply-adds before the fp contract pragmas).
    0.3.2  (2026-11-29) SS_LM_KEEP (1024): with at most that many scored rows the LM head
           computes their logits in one product and the backward starts from the forward's
           probabilities (turned into the gradient in place; the (chunk, V) gradient buffer is

@@ -524,6 +524,45 @@ static void test_swiglu_lanes(void) {
                     "writing and adding)");
 }
 
+/* RMSNorm's and RoPE's row steps, lanes against the scalar tail, as test_swiglu_lanes: a row of
+   37 (RMSNorm: 32 in lanes, 5 in the tail) and 21 rotated pairs (RoPE: 16 in lanes, 5 in the
+   tail), the tail's inputs copied into lanes, forward and backward. */
+static void test_rms_rope_lanes(void) {
+    enum { C = 37, HALF = 21 };
+    static const float v5[5] = {0.0f, -0.0f, 3.75f, -91.0f, 1e-3f};
+    static const float w5[5] = {1.5f, -2.0f, 0.33f, 7.0f, -0.01f};
+    static const int lane[5] = {0, 5, 9, 12, 15};
+    float x[C], g[C], dy[C], y[C], dx[C], rx[2 * HALF], rc[HALF], rs[HALF], ry[2 * HALF];
+    float rd[2 * HALF];
+    int i, same = 1;
+    for (i = 0; i < C; i++)
+        x[i] = (float)sin(0.9 * i), g[i] = (float)cos(0.4 * i), dy[i] = 0.2f * (float)(i % 4), dx[i] = 0.75f;
+    for (i = 0; i < HALF; i++) {
+        rx[i] = (float)sin(0.5 * i), rx[i + HALF] = (float)cos(0.8 * i);
+        rc[i] = (float)cos(0.1 * i), rs[i] = (float)sin(0.1 * i), rd[i] = rd[i + HALF] = -0.5f;
+    }
+    for (i = 0; i < 5; i++) {
+        x[lane[i]] = x[C - 5 + i] = v5[i], g[lane[i]] = g[C - 5 + i] = w5[i];
+        dy[lane[i]] = dy[C - 5 + i] = w5[4 - i];
+        rx[lane[i]] = rx[HALF - 5 + i] = v5[i], rx[lane[i] + HALF] = rx[2 * HALF - 5 + i] = w5[i];
+        rc[lane[i]] = rc[HALF - 5 + i] = w5[4 - i], rs[lane[i]] = rs[HALF - 5 + i] = v5[4 - i];
+    }
+    ss__rms_row(y, NULL, NULL, x, g, 1.7f, 0.0f, C);
+    ss__rms_row(NULL, dx, dy, x, g, 1.7f, -0.3f, C);
+    ss__rope_pairs(ry, rx, rc, rs, HALF, 0);
+    ss__rope_pairs(rd, rx, rc, rs, HALF, 1);
+    for (i = 0; i < 5; i++) {
+        const int a = lane[i], b = C - 5 + i, p = lane[i], q = HALF - 5 + i;
+        same &= memcmp(&y[a], &y[b], sizeof(float)) == 0 && memcmp(&dx[a], &dx[b], sizeof(float)) == 0;
+        same &= memcmp(&ry[p], &ry[q], sizeof(float)) == 0 &&
+                memcmp(&ry[p + HALF], &ry[q + HALF], sizeof(float)) == 0;
+        same &= memcmp(&rd[p], &rd[q], sizeof(float)) == 0 &&
+                memcmp(&rd[p + HALF], &rd[q + HALF], sizeof(float)) == 0;
+    }
+    test_true(same, "rmsnorm and rope rows: the vector lanes give the scalar tail's bits (forward "
+                    "and backward)");
+}
+
 static void test_tanh(ss_rng *rng) {
     enum { N = 5 * 7 };
     const fd_tol tol = {1e-3f, 3e-4, 2e-3};
@@ -884,6 +923,7 @@ int main(int argc, char **argv) {
     test_rope(&rng);
     test_swiglu(&rng);
     test_swiglu_lanes();
+    test_rms_rope_lanes();
     test_tanh(&rng);
     test_dropout(&rng);
     test_crossentropy(&rng);
