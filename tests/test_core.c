@@ -225,7 +225,7 @@ static void test_zero(void) {
     const size_t lens[] = {0, 1, 17, SS__ZERO_CHUNK - 1, SS__ZERO_CHUNK, SS__ZERO_CHUNK + 1,
                            3 * SS__ZERO_CHUNK + 77};
     const size_t cap = 3 * SS__ZERO_CHUNK + 79;
-    float *buf = (float *)malloc(cap * sizeof(float));
+    float *buf = test_alloc(cap);
     size_t k, i;
     for (k = 0; k < sizeof lens / sizeof lens[0]; k++) {
         size_t bad = 0;
