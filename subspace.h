@@ -3544,10 +3544,10 @@ SS_API void ss_linear_backward(float *dinp, float *dweight, float *dbias, const 
    unknown trip count scalar), each lane doing the scalar tail's operations in its order, with no
    fused multiply-add (the pragma stops clang fusing the tail's), so both give the same bits. */
 
-/* One row of RMSNorm: y = (x * s) * gain; or its gradient (dx != NULL):
-   dx += s * (dy * gain - (x * s) * m). */
-SS_PRIVATE void ss__rms_row(float *y, float *dx, const float *dy, const float *x,
-                            const float *gain, float s, float m, int C) {
+/* One row of RMSNorm: out = (x * s) * gain; or with dy, its gradient added into out:
+   out += s * (dy * gain - (x * s) * m). */
+SS_PRIVATE void ss__rms_row(float *out, const float *dy, const float *x, const float *gain,
+                            float s, float m, int C) {
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
@@ -3556,20 +3556,20 @@ SS_PRIVATE void ss__rms_row(float *y, float *dx, const float *dy, const float *x
     const ss__vf sv = SS__VSET1(s), mv = SS__VSET1(m);
     for (; c + SS__VW <= C; c += SS__VW) {
         const ss__vf xs = SS__V_(mul_ps)(SS__VLOAD(x + c), sv);
-        if (!dx) {
-            SS__VSTORE(y + c, SS__V_(mul_ps)(xs, SS__VLOAD(gain + c)));
+        if (!dy) {
+            SS__VSTORE(out + c, SS__V_(mul_ps)(xs, SS__VLOAD(gain + c)));
         } else {
             const ss__vf t = SS__V_(sub_ps)(SS__V_(mul_ps)(SS__VLOAD(dy + c), SS__VLOAD(gain + c)),
                                             SS__V_(mul_ps)(xs, mv));
-            SS__VSTORE(dx + c, SS__V_(add_ps)(SS__VLOAD(dx + c), SS__V_(mul_ps)(sv, t)));
+            SS__VSTORE(out + c, SS__V_(add_ps)(SS__VLOAD(out + c), SS__V_(mul_ps)(sv, t)));
         }
     }
 #endif
     for (; c < C; c++) {
-        if (!dx)
-            y[c] = (x[c] * s) * gain[c];
+        if (!dy)
+            out[c] = (x[c] * s) * gain[c];
         else
-            dx[c] += s * (dy[c] * gain[c] - (x[c] * s) * m);
+            out[c] += s * (dy[c] * gain[c] - (x[c] * s) * m);
     }
 }
 
@@ -3589,7 +3589,7 @@ SS_API void ss_rmsnorm_forward(float *out, float *rstd, const float *inp, const 
         s = (float)(1.0 / SS_SQRT(ss / C + (double)eps));
         rstd[r] = s;
         /* the seed's order: normalise in float, then multiply by the gain */
-        ss__rms_row(y, NULL, NULL, x, gain, s, 0.0f, C);
+        ss__rms_row(y, NULL, x, gain, s, 0.0f, C);
     }
 }
 
@@ -3609,7 +3609,7 @@ SS_API void ss_rmsnorm_backward(float *dinp, float *dgain, const float *dout, co
         int c;
         for (c = 0; c < C; c++) dot += (double)(dy[c] * gain[c]) * (x[c] * s);
         m = (float)(dot / C);
-        ss__rms_row(NULL, dx, dy, x, gain, s, m, C);
+        ss__rms_row(dx, dy, x, gain, s, m, C);
     }
     /* dgain_c += sum over rows of dy_c * xhat_c: a reduction over rows, split by column */
     {

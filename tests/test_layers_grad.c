@@ -547,8 +547,8 @@ static void test_rms_rope_lanes(void) {
         rx[lane[i]] = rx[HALF - 5 + i] = v5[i], rx[lane[i] + HALF] = rx[2 * HALF - 5 + i] = w5[i];
         rc[lane[i]] = rc[HALF - 5 + i] = w5[4 - i], rs[lane[i]] = rs[HALF - 5 + i] = v5[4 - i];
     }
-    ss__rms_row(y, NULL, NULL, x, g, 1.7f, 0.0f, C);
-    ss__rms_row(NULL, dx, dy, x, g, 1.7f, -0.3f, C);
+    ss__rms_row(y, NULL, x, g, 1.7f, 0.0f, C);
+    ss__rms_row(dx, dy, x, g, 1.7f, -0.3f, C);
     ss__rope_pairs(ry, rx, rc, rs, HALF, 0);
     ss__rope_pairs(rd, rx, rc, rs, HALF, 1);
     for (i = 0; i < 5; i++) {
