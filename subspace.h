@@ -2059,8 +2059,13 @@ typedef __m256i ss__vi;
    a time (ss__exp_vec), so a lane gives ss__expf's bits (GCC in ISO C mode and clang; a compiler
    told to fuse the scalar products may move the tail by an ulp); the tail through ss__expf. */
 #ifdef SS__VW
+#if defined(__GNUC__) || defined(__clang__)
+#define SS__VINLINE __inline__ __attribute__((always_inline)) /* into each loop that uses it */
+#else
+#define SS__VINLINE
+#endif
 /* ss__expf on every lane of v, step for step (see there). */
-SS_PRIVATE ss__vf ss__exp_vec(ss__vf v) {
+SS_PRIVATE SS__VINLINE ss__vf ss__exp_vec(ss__vf v) {
     const ss__vf lo = SS__VSET1(-104.0f), shifter = SS__VSET1(12582912.0f);
     const ss__vi bias = SS__VISET1(127);
     const ss__vf xc = SS__VMIN(SS__VMAX(v, lo), SS__VSET1(89.0f));

@@ -7,8 +7,10 @@
 #   libgomp <- caller         inside libgomp (mostly waiting for the other threads at the end of
 #                             caller's parallel loop), likewise libc (memset, memcpy) and libm;
 #   libgomp in gemm <- caller the same inside one of ss_gemm's parallel loops
+#   libgomp <- ?              the same at the end of another parallel loop (libgomp keeps no
+#                             frame pointer, so which one is not known)
 # The binary and its raw output go to $WALL_PROFILE_OUT (default build). A benchmark tool, run by
-# hand (Linux, glibc, gcc or clang, nm, awk; TOP=N rows, default 40).
+# hand (x86-64 Linux, glibc, gcc or clang, nm, awk; TOP=N rows, default 40).
 set -euo pipefail
 config=${1:-configs/best_mla-o.json} updates=${2:-5} threads=${3:-2}
 cc=${CC:-cc} out=${WALL_PROFILE_OUT:-build}
@@ -38,19 +40,19 @@ BEGIN { while ((getline l < syms) > 0) { split(l, f, " "); n++; addr[n] = hex(f[
 /^map / { split($2, r, "-"); obj = $3; sub(/.*\//, "", obj); sub(/\.so.*/, "", obj)
           nm_++; mlo[nm_] = hex(r[1]); mhi[nm_] = hex(r[2]); mname[nm_] = obj; next }
 {
-    # frames: the handler, the signal trampoline, then the interrupted code
-    k = 1; while (k <= NF && sym(hex($k)) == "prof_handler") k++
-    k++
-    if (k > NF) next
-    top = sym(hex($k)); first = ""; caller = ""
+    # frames: the interrupted code, then the return addresses of its callers
+    k = 1
+    top = sym(hex($k)); first = ""; caller = ""; ingemm = 0
     for (i = k; i <= NF; i++) {
+        if ($i == "1") { ingemm = 1; continue } # the product under way follows
         s = sym(hex($i))
         if (s != "" && first == "") first = s
-        if (s != "" && s !~ /^ss_+gemm/) { caller = s; break }
+        if (s != "" && s !~ /^(ss_+gemm|prof_gemm)/) { caller = s; break }
     }
-    if (top == "" && first ~ /^ss_+gemm/) key = lib(hex($k)) " in gemm <- " caller
+    if (caller == "") caller = "?"
+    if (top == "" && (ingemm || first ~ /^ss_+gemm/)) key = lib(hex($k)) " in gemm <- " caller
     else if (top == "") key = lib(hex($k)) " <- " caller
-    else if (top ~ /^ss_+gemm/) key = "gemm <- " caller
+    else if (top ~ /^(ss_+gemm|prof_gemm)/) key = "gemm <- " caller
     else key = top
     count[key]++; total++
 }
