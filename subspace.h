@@ -1967,6 +1967,15 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
 #define SS__PRINTF_LIKE(fmt, args)
 #endif
 
+/* SS__FP_EXACT, first in a function body: its floating-point steps as written, never fused into
+   multiply-adds. GCC in ISO C mode does not fuse; clang does unless told, and the scalar code
+   that has vector lanes beside it must compute what the lanes compute (the same bits). */
+#if defined(__clang__)
+#define SS__FP_EXACT _Pragma("clang fp contract(off)")
+#else
+#define SS__FP_EXACT
+#endif
+
 /* e^x in float, within 2 ulp of the exact value (tests/test_core.c sweeps it), with no branch,
    call or table, so that the softmax, sigmoid and cross-entropy loops around it vectorise.
    x = n ln2 + r with n = round(x / ln2) and |r| <= ln2/2 (Cody & Waite: ln2 in two parts, the
@@ -1975,9 +1984,7 @@ SS_API ss_result ss_principal_angles(const double *A, int lda, const double *B, 
    needs no special case: the product rounds to a subnormal, 0 or inf as IEEE would. x below
    -104 gives exactly 0 (so exp(-inf) = 0, as softmax's masked entries need), NaN gives NaN. */
 SS_PRIVATE float ss__expf(float x) {
-#if defined(__clang__)
-#pragma clang fp contract(off) /* the steps as written, as the vector lanes compute them */
-#endif
+    SS__FP_EXACT /* the steps as written, as the vector lanes compute them */
     const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
     float xc = x < -104.0f ? -104.0f : x > 89.0f ? 89.0f : x, t, nf, r, p;
     uint32_t tb, b1, b2;
@@ -3553,9 +3560,7 @@ SS_API void ss_linear_backward(float *dinp, float *dweight, float *dbias, const 
    out += s * (dy * gain - (x * s) * m). */
 SS_PRIVATE void ss__rms_row(float *out, const float *dy, const float *x, const float *gain,
                             float s, float m, int C) {
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#endif
+    SS__FP_EXACT
     int c = 0;
 #ifdef SS__VW
     const ss__vf sv = SS__VSET1(s), mv = SS__VSET1(m);
@@ -3638,9 +3643,7 @@ SS_API void ss_rmsnorm_backward(float *dinp, float *dgain, const float *dout, co
    y: y1 += x1 c + x2 s, y2 += x2 c - x1 s. */
 SS_PRIVATE void ss__rope_pairs(float *y, const float *x, const float *c, const float *s, int half,
                                int back) {
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#endif
+    SS__FP_EXACT
     int j = 0;
 #ifdef SS__VW
     for (; j + SS__VW <= half; j += SS__VW) {
@@ -3940,9 +3943,7 @@ SS_PRIVATE float ss__max_f(const float *x, int n, float init) {
    tail's operations in its order (no fused multiply-adds: same bits). */
 SS_PRIVATE void ss__att_ds_row(float *drow, const float *row, const float *prow, float keep_scale,
                                float delta, int nk) {
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#endif
+    SS__FP_EXACT
     int j = 0;
 #ifdef SS__VW
     const ss__vf dv = SS__VSET1(delta), ks = SS__VSET1(keep_scale);
@@ -4127,9 +4128,7 @@ SS_API void ss_attention_tiled_backward(float *dq, float *dk, float *dv, const f
    fused multiply-adds (clang would fuse the tail's, hence the pragma), so they give its bits. */
 SS_PRIVATE void ss__swiglu_run(float *out, float *da, float *dg, const float *dout,
                                const float *a, const float *g, int n, int accumulate) {
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#endif
+    SS__FP_EXACT
     int j = 0;
 #ifdef SS__VW
     const ss__vf one = SS__VSET1(1.0f), minus = SS__VSET1(-1.0f), zero = SS__VSET1(0.0f);
@@ -5525,9 +5524,7 @@ typedef struct ss__adamw_coef {
    lanes end is fixed by the blocks, not by the threads). */
 SS_PRIVATE void ss__adamw_run(float *w, float *m, float *v, const float *g, int n,
                               const ss__adamw_coef *k) {
-#if defined(__clang__)
-#pragma clang fp contract(off) /* the scalar tail as the lanes compute it */
-#endif
+    SS__FP_EXACT /* the scalar tail as the lanes compute it */
     int i = 0;
 #ifdef SS__VW
     const ss__vf b1 = SS__VSET1(k->b1), b2 = SS__VSET1(k->b2), c1 = SS__VSET1(k->c1);
