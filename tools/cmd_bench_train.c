@@ -67,6 +67,29 @@ int bench_train_batch(int vocab_size, int B, int T, int *ids, int *targets) {
     return kept;
 }
 
+/* What every training bench starts from: config `path`, its MLM model for batch B x T (seed
+   42) and the benchmark's batch in fresh *ids and *targets. Returns the scored count, or -1
+   with the error printed after `who` and nothing left allocated. */
+int bench_train_setup(const char *who, const char *path, int B, int T, ss_config *cfg,
+                      ss_model *model, int **ids, int **targets) {
+    memset(model, 0, sizeof *model);
+    *ids = *targets = NULL;
+    if (ss_config_load(cfg, path) != SS_OK ||
+        ss_model_init(model, cfg, SS_HEAD_MLM, B, T, 42) != SS_OK) {
+        fprintf(stderr, "%s: %s\n", who, ss_last_error_detail());
+        return -1;
+    }
+    *ids = (int *)malloc((size_t)B * T * sizeof(int));
+    *targets = (int *)malloc((size_t)B * T * sizeof(int));
+    if (!*ids || !*targets) {
+        fprintf(stderr, "%s: out of memory\n", who);
+        free(*ids), free(*targets), ss_model_free(model);
+        *ids = *targets = NULL;
+        return -1;
+    }
+    return bench_train_batch(cfg->vocab_size, B, T, *ids, *targets);
+}
+
 /* One timed unit: a full training update (zero grad, forward, backward, clip, AdamW step t). */
 void bench_train_update(ss_model *model, ss_adamw *opt, const int *ids, const int *targets, int B,
                         int T, int t) {
@@ -86,18 +109,8 @@ static void bench_train_one(const char *path, int B, int T, int reps, bench_trai
     double t[64];
     int *ids, *targets, rep, kept;
     memset(out, 0, sizeof *out);
-    memset(&model, 0, sizeof model);
-    if (ss_config_load(&cfg, path) != SS_OK || ss_model_init(&model, &cfg, SS_HEAD_MLM, B, T, 42) != SS_OK) {
-        fprintf(stderr, "ss bench train: %s\n", ss_last_error_detail());
-        return;
-    }
-    ids = (int *)malloc((size_t)B * T * sizeof(int));
-    targets = (int *)malloc((size_t)B * T * sizeof(int));
-    if (!ids || !targets) {
-        free(ids), free(targets), ss_model_free(&model);
-        return;
-    }
-    kept = bench_train_batch(cfg.vocab_size, B, T, ids, targets);
+    kept = bench_train_setup("ss bench train", path, B, T, &cfg, &model, &ids, &targets);
+    if (kept < 0) return;
     ss_adamw_default(&opt);
     for (rep = -1; rep < reps; rep++) { /* rep -1 warms up */
         double t0 = ss_time_seconds();

@@ -76,6 +76,8 @@ int tokenize_bench(int argc, char **argv);
 int bench_train(int argc, char **argv);
 double bench_train_flops(const ss_config *cfg, const ss_params *params, int B, int T, int kept);
 int bench_train_batch(int vocab_size, int B, int T, int *ids, int *targets);
+int bench_train_setup(const char *who, const char *path, int B, int T, ss_config *cfg,
+                      ss_model *model, int **ids, int **targets);
 void bench_train_update(ss_model *model, ss_adamw *opt, const int *ids, const int *targets, int B,
                         int T, int t);
 int bench_svd(int argc, char **argv);

@@ -81,19 +81,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: gemm_trace [CONFIG.json] [updates 1-100]\n");
         return 2;
     }
-    memset(&model, 0, sizeof model);
-    if (ss_config_load(&cfg, path) != SS_OK ||
-        ss_model_init(&model, &cfg, SS_HEAD_MLM, B, T, 42) != SS_OK) {
-        fprintf(stderr, "gemm_trace: %s\n", ss_last_error_detail());
-        return 1;
-    }
-    ids = (int *)malloc(sizeof(int) * B * T);
-    targets = (int *)malloc(sizeof(int) * B * T);
-    if (!ids || !targets) {
-        fprintf(stderr, "gemm_trace: out of memory\n");
-        return 1;
-    }
-    bench_train_batch(cfg.vocab_size, B, T, ids, targets);
+    if (bench_train_setup("gemm_trace", path, B, T, &cfg, &model, &ids, &targets) < 0) return 1;
     ss_adamw_default(&opt);
     for (rep = -1; rep < reps; rep++) { /* update -1 warms up, untraced */
         double t0 = ss_time_seconds();

@@ -103,16 +103,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: wall_profile [CONFIG.json] [updates 1-1000]\n");
         return 2;
     }
-    memset(&model, 0, sizeof model);
-    if (ss_config_load(&cfg, path) != SS_OK ||
-        ss_model_init(&model, &cfg, SS_HEAD_MLM, B, T, 42) != SS_OK) {
-        fprintf(stderr, "wall_profile: %s\n", ss_last_error_detail());
-        return 1;
-    }
-    ids = (int *)malloc(sizeof(int) * B * T);
-    targets = (int *)malloc(sizeof(int) * B * T);
-    if (!ids || !targets) return 1;
-    bench_train_batch(cfg.vocab_size, B, T, ids, targets);
+    if (bench_train_setup("wall_profile", path, B, T, &cfg, &model, &ids, &targets) < 0) return 1;
     ss_adamw_default(&opt);
     if (pthread_getattr_np(pthread_self(), &attr) != 0 ||
         pthread_attr_getstack(&attr, &stack_addr, &stack_size) != 0) {
